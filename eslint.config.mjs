@@ -1,0 +1,136 @@
+// ESLint flat config. The per-folder `no-restricted-imports` rules enforce the design's dependency arrows.
+import eslint from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const project = (...folders) => folders.map((f) => `**/src/${f}/**`);
+
+export default tseslint.config(
+  {
+    ignores: [
+      'lib/**',
+      'node_modules/**',
+      'out/**',
+      'bin/**',
+      '.ci/**',
+      '.tmp/**',
+      'eslint.config.mjs',
+      'vitest.config.mts',
+    ],
+  },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins,
+          patterns: [{ group: ['../*', '!../shared/*'], message: 'src/shared imports nothing of the project.' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins,
+          patterns: [
+            {
+              group: ['@temporalio/*', '!@temporalio/workflow'],
+              message: 'Workflows import only @temporalio/workflow.',
+            },
+            {
+              group: [
+                ...project('client', 'worker', 'temporal', 'providers'),
+                '../client/*',
+                '../worker/*',
+                '../temporal/*',
+                '../providers/*',
+              ],
+              message: 'Workflows import only src/shared.',
+            },
+            {
+              group: ['../activities/*', '../activities'],
+              allowTypeImports: true,
+              message: 'Activities are imported by type only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/providers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '@temporalio/*',
+                '../../activities/*',
+                '../../workflows/*',
+                '../../client/*',
+                '../../worker/*',
+                '../../temporal/*',
+              ],
+              message: 'Providers know nothing of Temporal.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/providers/simulator/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../volcengine/*', '../dashscope/*', '@temporalio/*'],
+              message: 'The simulator has its own signature check and responses.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: [
+      'src/activities/**/*.ts',
+      'src/worker/**/*.ts',
+      'src/temporal/**/*.ts',
+      'src/providers/**/*.ts',
+      'src/workflows/**/*.ts',
+      'src/shared/**/*.ts',
+    ],
+    ignores: [],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportDeclaration[source.value=/^[.][.]?[/](.*[/])?client([/]|$)/]',
+          message: 'Nothing imports src/client.',
+        },
+      ],
+    },
+  },
+  prettier,
+);

@@ -1,0 +1,23 @@
+// ONE real Temporal dev server for the whole test run (random free ports, search attributes registered).
+import type { TestProject } from 'vitest/node';
+import { findTemporalCli } from '../src/temporal/find-cli';
+import { startDevServer } from '../src/temporal/dev-server';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalNamespace: string;
+    temporalCli: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const binary = await findTemporalCli({ log: (l) => console.error(l) });
+  const server = await startDevServer({ binary, uiPort: false });
+  project.provide('temporalAddress', server.address);
+  project.provide('temporalNamespace', server.namespace);
+  project.provide('temporalCli', binary);
+  return async () => {
+    await server.stop();
+  };
+}
