@@ -3,6 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { TemporalCliNotFound } from '../temporal/find-cli';
 import { TemporalUnreachable } from '../temporal/connection';
 import { devServerCommand } from './commands/dev-server';
+import { addSimulatorCommand } from './commands/simulator';
+import { action } from './action';
 import { EXIT, UsageError } from './exit-codes';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -12,13 +14,6 @@ export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
       throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got '${value}'`);
     }
     return n;
-  };
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function run<A extends any[]>(action: (...args: A) => Promise<number>) {
-  return async (...args: A) => {
-    process.exitCode = await action(...args);
   };
 }
 
@@ -38,7 +33,9 @@ export function buildProgram(): Command {
     .option('--ui-port <port>', 'Web UI port', intArg(1, 65535), 8233)
     .option('--ip <ip>', 'address to listen on', '127.0.0.1')
     .option('--db <file>', 'SQLite file to keep state across restarts (in-memory when absent)')
-    .action(run(devServerCommand));
+    .action(action(devServerCommand));
+
+  addSimulatorCommand(program);
 
   return program;
 }

@@ -1,0 +1,65 @@
+// The provider interface: plain async functions over HTTP, nothing of Temporal.
+import { ErrorType, type ErrorTypeName } from '../shared/errors';
+import type { ProviderKind } from '../shared/types';
+
+export interface ReferenceImage {
+  /** An http(s) URL the provider can fetch itself. */
+  url?: string;
+  /** Raw base64 (no data: prefix) of a local file. */
+  base64?: string;
+  mime?: string;
+}
+
+export interface GenerateRequest {
+  prompt: string;
+  negativePrompt?: string;
+  width?: number;
+  height?: number;
+  seed?: number;
+  style?: string;
+  model?: string;
+  params?: Record<string, unknown>;
+  referenceImages?: ReferenceImage[];
+}
+
+export interface SubmittedTask {
+  taskId: string;
+  /** Volcengine's req_key must be sent again with every query, so it is kept with the task. */
+  model: string;
+}
+
+export type ImageRef = { url: string } | { base64: string };
+
+export type TaskStatus =
+  { state: 'pending' | 'running' } | { state: 'done'; images: ImageRef[] } | { state: 'failed'; error: ProviderError };
+
+export interface ImageProviderClient {
+  readonly kind: ProviderKind;
+  submit(req: GenerateRequest, signal?: AbortSignal): Promise<SubmittedTask>;
+  status(task: SubmittedTask, signal?: AbortSignal): Promise<TaskStatus>;
+  cancel(task: SubmittedTask, signal?: AbortSignal): Promise<void>;
+}
+
+/** A classified provider error. `type` is one of ErrorType; the activity layer maps it to a Temporal failure. */
+export class ProviderError extends Error {
+  constructor(
+    readonly type: ErrorTypeName,
+    message: string,
+    readonly details: { code?: string | number; httpStatus?: number; retryAfterMs?: number } = {},
+  ) {
+    super(message);
+    this.name = type;
+  }
+}
+
+export const contentRejected = (m: string, d?: ProviderError['details']) =>
+  new ProviderError(ErrorType.ContentRejected, m, d);
+export const outputRejected = (m: string, d?: ProviderError['details']) =>
+  new ProviderError(ErrorType.OutputRejected, m, d);
+export const rateLimited = (m: string, d?: ProviderError['details']) => new ProviderError(ErrorType.RateLimited, m, d);
+export const transient = (m: string, d?: ProviderError['details']) => new ProviderError(ErrorType.Transient, m, d);
+export const invalidRequest = (m: string, d?: ProviderError['details']) =>
+  new ProviderError(ErrorType.InvalidRequest, m, d);
+export const authFailed = (m: string, d?: ProviderError['details']) => new ProviderError(ErrorType.AuthFailed, m, d);
+export const taskGone = (m: string, d?: ProviderError['details']) => new ProviderError(ErrorType.TaskGone, m, d);
+export const taskFailed = (m: string, d?: ProviderError['details']) => new ProviderError(ErrorType.TaskFailed, m, d);
