@@ -77,3 +77,38 @@ export interface StoredImage {
   bytes: number;
   mime: string;
 }
+
+/** What the submit activity sends: the item's request, with reference images still as paths or URLs. */
+export interface ImageRequestSpec {
+  prompt: string;
+  negativePrompt?: string;
+  width?: number;
+  height?: number;
+  seed?: number;
+  style?: string;
+  model?: string;
+  params?: Record<string, unknown>;
+  referenceImages?: string[];
+}
+
+export interface OutputTarget {
+  outDir: string;
+  itemId: string;
+  filename?: string;
+}
+
+export interface SubmitImageInput extends OutputTarget {
+  provider: ProviderKind;
+  request: ImageRequestSpec;
+}
+
+/** Either the output is already on disk (the provider is not called), or a provider task was created. */
+export type SubmitImageOutput = { existing: StoredImage } | { taskId: string; model: string };
+
+export interface ProviderTaskRef {
+  provider: ProviderKind;
+  taskId: string;
+  model: string;
+}
+
+export interface CollectImageInput extends OutputTarget, ProviderTaskRef {}

@@ -1,2 +1,2 @@
 // The workflow bundle's entry point: plain exported workflow functions only.
-export {};
+export { imageWorkflow } from './image';

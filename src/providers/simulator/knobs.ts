@@ -28,6 +28,10 @@ export const KnobsSchema = z
     faultsOn: z.enum(['all', 'submit', 'status']).default('all'),
     /** Share of tasks that report expired / UNKNOWN once finished instead of an image. */
     expire: rate.default(0),
+    /** The first N tasks of each prompt end expired, whatever the rate: deterministic tests. */
+    expireFirst: z.number().int().nonnegative().default(0),
+    /** The first N Volcengine tasks of each prompt have their output rejected retryably (50511). */
+    outputRejectFirst: z.number().int().nonnegative().default(0),
     /** Share of Volcengine tasks whose output is rejected retryably (50511). */
     outputReject: rate.default(0),
     /** Prompts containing any of these (case-insensitive) are rejected by moderation. */

@@ -41,6 +41,10 @@ export interface SimulatorStats {
   requestsByOutcome: Record<string, number>;
   /** sha256 of the image bytes served for each task. */
   served: Record<string, string>;
+  /** Seeds of each prompt's submissions, in order. */
+  seedsByPrompt: Record<string, number[]>;
+  /** Submissions that carried reference images, and how many. */
+  referenceImages: Record<string, number>;
 }
 
 const VOLC_ACTIONS = new Set(['CVSync2AsyncSubmitTask', 'CVSync2AsyncGetResult', 'CVCancelTask']);
@@ -92,6 +96,8 @@ export class ProviderSimulator {
       cancelledTaskIds: [],
       requestsByOutcome: {},
       served: {},
+      seedsByPrompt: {},
+      referenceImages: {},
     };
   }
 
@@ -245,10 +251,12 @@ export class ProviderSimulator {
     const now = Date.now();
     if (k.concurrencyLimit > 0 && this.activeTasks(now) >= k.concurrencyLimit) return 'limited';
     const latency = drawLatency(k.latencyMs, this.rnd);
+    const nth = this.s.submissionsByPrompt[t.prompt] ?? 0;
     let outcome: Outcome = 'image';
     if (this.moderated(t.prompt)) outcome = 'moderated';
-    else if (this.rnd() < k.expire) outcome = 'expire';
-    else if (api === 'volcengine' && this.rnd() < k.outputReject) outcome = 'output-rejected';
+    else if (nth < k.expireFirst || this.rnd() < k.expire) outcome = 'expire';
+    else if (api === 'volcengine' && (nth < k.outputRejectFirst || this.rnd() < k.outputReject))
+      outcome = 'output-rejected';
     this.nextId += BigInt(1 + Math.floor(this.rnd() * 1000));
     const id = api === 'volcengine' ? this.nextId.toString() : randomUUID();
     const task: SimTask = {
@@ -262,7 +270,8 @@ export class ProviderSimulator {
     };
     this.tasks.set(id, task);
     this.s.submissions++;
-    this.s.submissionsByPrompt[t.prompt] = (this.s.submissionsByPrompt[t.prompt] ?? 0) + 1;
+    this.s.submissionsByPrompt[t.prompt] = nth + 1;
+    (this.s.seedsByPrompt[t.prompt] ??= []).push(t.seed);
     this.s.maxInFlight = Math.max(this.s.maxInFlight, this.activeTasks(now));
     return task;
   }
@@ -369,6 +378,8 @@ export class ProviderSimulator {
     if (kind === 'submit') {
       if (typeof p.prompt !== 'string' || !p.prompt)
         return this.send(res, 400, volcErr(50215, 'Input invalid: prompt'));
+      const refs = [p.binary_data_base64, p.image_urls].flatMap((r) => (Array.isArray(r) ? r : []));
+      if (refs.length) this.s.referenceImages[p.prompt] = refs.length;
       const made = this.create('volcengine', {
         api: 'volcengine',
         prompt: p.prompt,
@@ -462,7 +473,11 @@ export class ProviderSimulator {
           request_id: rid,
         });
       }
-      let p: { model?: string; input?: { prompt?: string }; parameters?: { size?: string; seed?: number; n?: number } };
+      let p: {
+        model?: string;
+        input?: { prompt?: string; ref_img?: string };
+        parameters?: { size?: string; seed?: number; n?: number };
+      };
       try {
         p = JSON.parse(body.toString('utf8'));
       } catch {
@@ -483,6 +498,7 @@ export class ProviderSimulator {
           message: 'parameters.size must be W*H',
           request_id: rid,
         });
+      if (p.input?.ref_img) this.s.referenceImages[prompt] = 1;
       const made = this.create('dashscope', {
         api: 'dashscope',
         prompt,

@@ -1,0 +1,38 @@
+// Provider errors to Temporal failures: the `type` drives the retry policy and the workflow's decisions.
+import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailureCategory } from '@temporalio/common';
+import { ErrorType, NON_RETRYABLE_ERRORS } from '../shared/errors';
+import { ProviderError } from '../providers/types';
+
+export function toFailure(err: unknown): unknown {
+  if (!(err instanceof ProviderError)) return err;
+  return ApplicationFailure.create({
+    type: err.type,
+    message: err.message,
+    nonRetryable: NON_RETRYABLE_ERRORS.includes(err.type),
+    // Honour Retry-After on 429s; other retryable errors use the policy's backoff.
+    nextRetryDelay: err.type === ErrorType.RateLimited ? (err.details.retryAfterMs ?? 2000) : undefined,
+    details: [{ code: err.details.code ?? null, httpStatus: err.details.httpStatus ?? null }],
+  });
+}
+
+/** "Not ready yet": retried by the collect activity's policy, which is the poll loop. BENIGN keeps it quiet. */
+export function taskPending(taskId: string, state: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: ErrorType.TaskPending,
+    message: `task ${taskId} is ${state}`,
+    category: ApplicationFailureCategory.BENIGN,
+  });
+}
+
+export function badImage(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: ErrorType.BadImage, message, nonRetryable: true });
+}
+
+export async function classified<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toFailure(err);
+  }
+}

@@ -1,0 +1,72 @@
+// The image activities: submit a provider task, collect its image to disk, cancel it.
+import { activityInfo, cancellationSignal, log } from '@temporalio/activity';
+import type { ProviderClients } from '../providers';
+import { invalidRequest, transient } from '../providers/types';
+import type {
+  CollectImageInput,
+  ProviderTaskRef,
+  StoredImage,
+  SubmitImageInput,
+  SubmitImageOutput,
+} from '../shared/types';
+import { badImage, classified, taskPending, toFailure } from './failures';
+import { downloadImage, findExistingImage, ImageRejected, storeImage } from './image-files';
+import { loadReferenceImages } from './references';
+
+export interface ImageActivityDeps {
+  providers: ProviderClients;
+  maxImageBytes?: number;
+}
+
+export function createImageActivities({ providers, maxImageBytes }: ImageActivityDeps) {
+  async function submitImage(input: SubmitImageInput): Promise<SubmitImageOutput> {
+    const existing = await findExistingImage(input);
+    if (existing) return { existing };
+    return classified(async () => {
+      let referenceImages;
+      try {
+        referenceImages = await loadReferenceImages(input.request.referenceImages);
+      } catch (err) {
+        throw invalidRequest((err as Error).message);
+      }
+      const task = await providers[input.provider].submit({ ...input.request, referenceImages }, cancellationSignal());
+      log.info('submitted', { itemId: input.itemId, provider: input.provider, taskId: task.taskId });
+      return task;
+    });
+  }
+
+  /** One poll. While the task runs it throws TaskPending, and the retry policy polls again. */
+  async function collectImage(input: CollectImageInput): Promise<StoredImage> {
+    // A previous attempt may have stored the file and died before reporting: the rename made it whole.
+    const already = await findExistingImage(input);
+    if (already && activityInfo().attempt > 1) return already;
+    const status = await classified(() => providers[input.provider].status(input, cancellationSignal()));
+    if (status.state === 'failed') throw toFailure(status.error);
+    if (status.state !== 'done') throw taskPending(input.taskId, status.state);
+    const ref = status.images[0];
+    try {
+      const data =
+        'base64' in ref
+          ? Buffer.from(ref.base64, 'base64')
+          : await downloadImage(ref.url, maxImageBytes, cancellationSignal());
+      return await storeImage(input, data, maxImageBytes);
+    } catch (err) {
+      if (err instanceof ImageRejected) throw badImage(`task ${input.taskId}: ${err.message}`);
+      // A cut connection: the next attempt polls again and downloads again.
+      if (!cancellationSignal().aborted)
+        throw toFailure(transient(`task ${input.taskId}: download: ${(err as Error).message}`));
+      throw err;
+    }
+  }
+
+  /** Best effort: a task that already finished or vanished needs no cancelling. */
+  async function cancelImage(task: ProviderTaskRef): Promise<void> {
+    try {
+      await providers[task.provider].cancel(task);
+    } catch (err) {
+      log.warn('provider cancel failed', { taskId: task.taskId, error: (err as Error).message });
+    }
+  }
+
+  return { submitImage, collectImage, cancelImage };
+}

@@ -1,0 +1,13 @@
+// Activities are built by a factory that takes their dependencies (provider clients, limits), so tests and
+// workers can hand in what they need.
+import { createImageActivities, type ImageActivityDeps } from './image';
+
+export type ActivityDeps = ImageActivityDeps;
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createImageActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

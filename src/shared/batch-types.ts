@@ -1,0 +1,81 @@
+// The batch's input, progress and summary.
+import type { ImageItem, ImagePolicy, ImageResult, ProviderKind } from './types';
+
+/** Where the items come from: inline for small batches, else pages read by an activity from a file. */
+export type ItemsSource =
+  | { kind: 'inline'; items: ImageItem[] }
+  | { kind: 'file'; path: string; sha256: string; count: number; pageSize: number };
+
+export interface BatchInput {
+  batchId: string;
+  items: ItemsSource;
+  /** `<out>`; images go into `<out>/<batchId>`. */
+  outDir: string;
+  provider: ProviderKind;
+  concurrency: number;
+  policy: ImagePolicy;
+  /** Name of the items file, for the summary. */
+  itemsName?: string;
+  /** A batch started by `retry` of a finished batch names the batch it continues. */
+  retryOf?: string;
+  /** Tests force continue-as-new after this many history events; otherwise Temporal's suggestion decides. */
+  continueAsNewAfterEvents?: number;
+  /** Carried across continue-as-new. */
+  state?: BatchState;
+}
+
+export interface FailureNote {
+  itemId: string;
+  error: string;
+}
+
+/** Everything a run hands to the next one at continue-as-new: cursor, counters, ids. */
+export interface BatchState {
+  cursor: number;
+  /** Items queued again by retry (or not yet started after a retry), before the cursor's items. */
+  requeued: string[];
+  inFlight: Record<string, string>;
+  counts: { succeeded: number; failed: number; cancelled: number; skipped: number };
+  failedIds: string[];
+  cancelledIds: string[];
+  retryRounds: Record<string, number>;
+  recentFailures: FailureNote[];
+  concurrency: number;
+  paused: boolean;
+  cancelRequested: boolean;
+  startedAt: string;
+  runs: number;
+}
+
+export interface BatchProgress {
+  batchId: string;
+  total: number;
+  queued: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  skipped: number;
+  inFlight: string[];
+  concurrency: number;
+  paused: boolean;
+  cancelRequested: boolean;
+  done: boolean;
+  startedAt: string;
+  updatedAt: string;
+  recentFailures: FailureNote[];
+  runs: number;
+}
+
+export interface BatchSummary {
+  batchId: string;
+  total: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  skipped: number;
+  manifest: string;
+  status: 'completed' | 'cancelled';
+}
+
+export type { ImageResult };

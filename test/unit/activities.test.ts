@@ -1,0 +1,87 @@
+// The image activities in MockActivityEnvironment against the simulator over loopback HTTP.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { createActivities } from '../../src/activities';
+import { providersFromEnv } from '../../src/providers';
+import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
+
+let sim: ProviderSimulator;
+let outDir: string;
+let acts: ReturnType<typeof createActivities>;
+
+beforeAll(async () => {
+  sim = await startSimulator({ latencyMs: 0 });
+  acts = createActivities({ providers: providersFromEnv(sim.env()), maxImageBytes: 1024 * 1024 });
+});
+afterAll(() => sim.close());
+beforeEach(() => {
+  outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ib-acts-'));
+  sim.setKnobs({ latencyMs: 0, badImage: 0 });
+});
+
+async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+async function submit(prompt: string) {
+  const env = new MockActivityEnvironment();
+  const out = await env.run(acts.submitImage, { provider: 'dashscope', outDir, itemId: 'a', request: { prompt } });
+  if ('existing' in out) throw new Error('unexpected existing');
+  return { provider: 'dashscope' as const, ...out, outDir, itemId: 'a' };
+}
+
+describe('collectImage', () => {
+  it('throws a retryable, benign TaskPending while the task runs', async () => {
+    sim.setKnobs({ latencyMs: 60_000 });
+    const task = await submit('pending one');
+    const f = await failure(new MockActivityEnvironment().run(acts.collectImage, task));
+    expect(f.type).toBe('TaskPending');
+    expect(f.nonRetryable).toBe(false);
+    expect(f.category).toBe('BENIGN');
+  });
+
+  it('turns a 429 into a RateLimited failure that carries Retry-After as the next retry delay', async () => {
+    const task = await submit('limited one');
+    sim.setKnobs({ fail429: 1 });
+    const f = await failure(new MockActivityEnvironment().run(acts.collectImage, task));
+    sim.setKnobs({ fail429: 0 });
+    expect(f.type).toBe('RateLimited');
+    expect(f.nextRetryDelay).toBe(1000);
+  });
+
+  it.each([
+    ['wrong-magic', 'BadImage', true],
+    ['oversize', 'BadImage', true],
+    ['not-found', 'BadImage', true],
+    ['redirect-non-http', 'BadImage', true],
+    // A cut connection is retried: the next attempt polls and downloads again.
+    ['truncated', 'Transient', false],
+  ] as const)(
+    'fails a bad download (%s) as %s (non-retryable: %s) and leaves no file',
+    async (badImageKind, type, nonRetryable) => {
+      const task = await submit(`bad ${badImageKind}`);
+      sim.setKnobs({ badImage: 1, badImageKind });
+      const f = await failure(new MockActivityEnvironment().run(acts.collectImage, task));
+      expect(f.type).toBe(type);
+      expect(f.nonRetryable).toBe(nonRetryable);
+      expect(fs.readdirSync(outDir)).toEqual([]);
+    },
+  );
+
+  it('returns the file a previous attempt already stored instead of writing another', async () => {
+    const task = await submit('stored once');
+    const first = await new MockActivityEnvironment().run(acts.collectImage, task);
+    const second = await new MockActivityEnvironment({ attempt: 2 }).run(acts.collectImage, task);
+    expect(second).toEqual(first);
+    expect(fs.readdirSync(outDir)).toEqual(['a.png']);
+  });
+});
