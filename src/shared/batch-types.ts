@@ -45,6 +45,8 @@ export interface BatchState {
   cancelRequested: boolean;
   startedAt: string;
   runs: number;
+  /** Item results reported but not yet written to disk. */
+  pendingResults?: (ImageResult & { at: number; seq: number })[];
 }
 
 export interface BatchProgress {

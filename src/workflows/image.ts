@@ -5,6 +5,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
@@ -126,7 +127,8 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
           params: item.params,
           referenceImages: item.referenceImages,
         };
-        const submitted = await submitImage({ ...target, provider, request });
+        // Not cancellable: once a provider task exists this workflow must know it, to cancel it.
+        const submitted = await CancellationScope.nonCancellable(() => submitImage({ ...target, provider, request }));
         if ('existing' in submitted) {
           Object.assign(result, { status: 'succeeded', skipped: true, file: submitted.existing.file });
           Object.assign(result, { sha256: submitted.existing.sha256, bytes: submitted.existing.bytes });
@@ -136,6 +138,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
         task = { provider, taskId: submitted.taskId, model: submitted.model };
         result.providerTaskId = task.taskId;
         result.model = task.model;
+        if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled during submit');
         setState('generating');
         setCurrentDetails(
           `**${item.id}** · ${provider} task \`${task.taskId}\` · attempt ${result.attempts}\n\nprompt: ${prompt}`,

@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: plain exported workflow functions only.
 export { imageWorkflow } from './image';
+export { batchWorkflow } from './batch';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { Worker } from '@temporalio/worker';
-import { HISTORIES_DIR, loadHistory } from '../helpers/histories';
+import { HISTORIES_DIR, loadHistory, recordedWorkflowId } from '../helpers/histories';
 import { workflowBundle } from '../helpers/temporal';
 
 const recorded = fs
@@ -13,10 +13,16 @@ const recorded = fs
 
 describe('replay of recorded workflow histories', () => {
   it('has recorded histories to replay', () => {
-    expect(recorded).toEqual(expect.arrayContaining(['image-happy']));
+    expect(recorded).toEqual(
+      expect.arrayContaining(['image-happy', 'image-simplified', 'image-resubmitted', 'batch-small']),
+    );
   });
 
   it.each(recorded)('%s replays against the current workflow code', async (name) => {
-    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, loadHistory(name));
+    await Worker.runReplayHistory(
+      { workflowBundle: await workflowBundle() },
+      loadHistory(name),
+      recordedWorkflowId(name),
+    );
   });
 });
