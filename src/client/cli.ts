@@ -1,20 +1,70 @@
 // The `imagebatch` command line.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TemporalCliNotFound } from '../temporal/find-cli';
 import { TemporalUnreachable } from '../temporal/connection';
-import { devServerCommand } from './commands/dev-server';
-import { addSimulatorCommand } from './commands/simulator';
+import { MAX_CONCURRENCY } from '../shared/constants';
 import { action } from './action';
+import {
+  cancelCommand,
+  concurrencyCommand,
+  listCommand,
+  pauseCommand,
+  resumeCommand,
+  retryCommand,
+  statusCommand,
+  watchCommand,
+} from './commands/control';
+import { devServerCommand } from './commands/dev-server';
+import { runCommand, startCommand } from './commands/run';
+import { addSimulatorCommand } from './commands/simulator';
+import { workerCommand } from './commands/worker';
 import { EXIT, UsageError } from './exit-codes';
+import { ItemsFileError } from './items';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
       throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got '${value}'`);
     }
     return n;
   };
+}
+
+function secondsArg(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`expected seconds >= ${min}, got '${value}'`);
+    return n;
+  };
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const dbOption = () =>
+  new Option('--db <file>', 'SQLite file of the embedded dev server (default ~/.cache/imagebatch/dev-server.db)');
+
+function batchOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--out <dir>', 'output folder; images go to <dir>/<batch-id>/')
+    .option(
+      '--provider <name>',
+      'simulator, volcengine or dashscope (default volcengine; the simulator when it has no credentials)',
+    )
+    .option('--endpoint <url>', 'provider endpoint (overrides VOLCENGINE_VISUAL_ENDPOINT / DASHSCOPE_HTTP_BASE_URL)')
+    .option(
+      '--concurrency <n>',
+      `images in flight at once (1-${MAX_CONCURRENCY}; default 3)`,
+      intArg(1, MAX_CONCURRENCY),
+    )
+    .option('--max-concurrent <n>', "the old tools' name for --concurrency", intArg(1, MAX_CONCURRENCY))
+    .option('--poll-interval <s>', 'seconds between status polls (default 5)', secondsArg(0.1))
+    .option('--max-wait <s>', 'seconds to wait for one provider task before resubmitting (default 180)', secondsArg(1))
+    .option('--retries <n>', 'resubmissions of an item after a lost, failed or overdue task (default 3)', intArg(0, 20))
+    .option('--batch-id <id>', 'batch id (default: a timestamp); the workflow id is batch-<id>')
+    .option('--config <file>', 'config.json with an image_generation block (default ./config.json if present)')
+    .option('--json', 'print one JSON document on stdout and nothing else there')
+    .addOption(dbOption());
 }
 
 export function buildProgram(): Command {
@@ -26,6 +76,91 @@ export function buildProgram(): Command {
       process.exit(err.exitCode === 0 ? 0 : EXIT.badInput);
     });
 
+  batchOptions(
+    program.command('run').argument('<items>', 'items file: .jsonl, .json array or .txt (one prompt a line)'),
+  )
+    .description('run a batch: start it, work it in this process, show progress, print a summary')
+    .action(action(runCommand));
+
+  batchOptions(program.command('start').argument('<items>', 'items file: .jsonl, .json array or .txt'))
+    .description('start a batch and print its id; workers (`imagebatch worker`) do the work')
+    .action(action(startCommand));
+
+  program
+    .command('worker')
+    .description('run a worker for imagebatch workflows (as many as you like, on as many machines)')
+    .option('--provider <name>', 'simulator, volcengine or dashscope (picks credentials and task queue)')
+    .option('--endpoint <url>', 'provider endpoint override')
+    .option('--max-activities <n>', 'concurrent activity executions (default 100)', intArg(1, 10000))
+    .option('--max-workflow-tasks <n>', 'concurrent workflow task executions', intArg(1, 10000))
+    .addOption(dbOption())
+    .action(action(workerCommand));
+
+  program
+    .command('status')
+    .argument('<batch>', 'batch id')
+    .description('show a batch: progress while it runs, counts and manifest when it has finished')
+    .option('--json', 'print JSON')
+    .addOption(dbOption())
+    .action(action(statusCommand));
+
+  program
+    .command('watch')
+    .argument('<batch>', 'batch id')
+    .description('follow a batch until it ends')
+    .option('--json', 'print JSON at the end')
+    .addOption(dbOption())
+    .action(action(watchCommand));
+
+  program
+    .command('list')
+    .description('list batches')
+    .option('--running', 'only running ones')
+    .option('--json', 'print JSON')
+    .addOption(dbOption())
+    .action(action(listCommand));
+
+  program
+    .command('cancel')
+    .argument('<batch>', 'batch id')
+    .description('cancel a batch, or some of its items')
+    .option('--item <id>', 'an item to cancel (repeatable)', collect)
+    .addOption(dbOption())
+    .action(action((batch: string, o: { item?: string[]; db?: string }) => cancelCommand(batch, o, o.item ?? [])));
+
+  program
+    .command('retry')
+    .argument('<batch>', 'batch id')
+    .description('retry failed items: by signal while the batch runs, else as a new batch into the same folder')
+    .option('--item <id>', 'an item to retry (repeatable; default all failed)', collect)
+    .option('--provider <name>', 'simulator, volcengine or dashscope')
+    .option('--endpoint <url>', 'provider endpoint override')
+    .option('--json', 'print one JSON document on stdout')
+    .addOption(dbOption())
+    .action(action(retryCommand));
+
+  program
+    .command('pause')
+    .argument('<batch>', 'batch id')
+    .description('start no new images; running ones finish')
+    .addOption(dbOption())
+    .action(action((b: string, o: { db?: string }) => pauseCommand(b, o)));
+  program
+    .command('resume')
+    .argument('<batch>', 'batch id')
+    .description('resume a paused batch')
+    .addOption(dbOption())
+    .action(action((b: string, o: { db?: string }) => resumeCommand(b, o)));
+  program
+    .command('concurrency')
+    .argument('<batch>', 'batch id')
+    .argument('<n>', `images in flight (1-${MAX_CONCURRENCY})`, intArg(1, MAX_CONCURRENCY))
+    .description('change how many images a running batch keeps in flight')
+    .addOption(dbOption())
+    .action(action((b: string, n: number, o: { db?: string }) => concurrencyCommand(b, o, n)));
+
+  addSimulatorCommand(program);
+
   program
     .command('dev-server')
     .description('start a local Temporal dev server with imagebatch search attributes registered')
@@ -35,16 +170,30 @@ export function buildProgram(): Command {
     .option('--db <file>', 'SQLite file to keep state across restarts (in-memory when absent)')
     .action(action(devServerCommand));
 
-  addSimulatorCommand(program);
-
   return program;
 }
 
+/** Worker logs: INFO for a long-running worker, only errors while `run` draws progress. IMAGEBATCH_LOG_LEVEL overrides. */
+function installLogger(argv: string[]) {
+  const level = (process.env.IMAGEBATCH_LOG_LEVEL ?? (argv[2] === 'worker' ? 'INFO' : 'ERROR')).toUpperCase();
+  const valid = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+  Runtime.install({
+    logger: new DefaultLogger((valid.includes(level) ? level : 'WARN') as 'INFO'),
+    // `worker` stops gracefully on SIGINT/SIGTERM (the SDK's default); `run` handles Ctrl-C itself (cancel or detach).
+    ...(argv[2] === 'worker' ? {} : { shutdownSignals: [] }),
+  });
+}
+
 export async function main(argv = process.argv): Promise<void> {
+  installLogger(argv);
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof ItemsFileError) {
+      for (const p of err.problems) console.error(p);
+      console.error(`imagebatch: ${err.problems.length} problem(s) in the items file; nothing was started.`);
+      process.exitCode = EXIT.badInput;
+    } else if (err instanceof UsageError) {
       console.error(`imagebatch: ${err.message}`);
       process.exitCode = EXIT.badInput;
     } else if (err instanceof TemporalUnreachable || err instanceof TemporalCliNotFound) {
@@ -57,6 +206,6 @@ export async function main(argv = process.argv): Promise<void> {
   }
 }
 
-if (require.main === module || process.argv[1]?.endsWith('imagebatch.js') || process.argv[1]?.endsWith('imagebatch')) {
+if (require.main === module || /imagebatch(\.js)?$/.test(process.argv[1] ?? '')) {
   void main();
 }

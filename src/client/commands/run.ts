@@ -1,0 +1,108 @@
+// `imagebatch run` (start, follow, report) and `imagebatch start` (start and return the id).
+import path from 'node:path';
+import { SAFE_NAME } from '../../shared/item-schema';
+import type { BatchInput } from '../../shared/batch-types';
+import { createWorker } from '../../worker';
+import {
+  followBatch,
+  forceExitSoon,
+  itemsSource,
+  newBatchId,
+  printStartBanner,
+  reportOutcome,
+  startBatch,
+} from '../batch-runner';
+import { EXIT, UsageError } from '../exit-codes';
+import { readItemsFile } from '../items';
+import { planProviders, setupProviders } from '../provider-setup';
+import { openSession } from '../session';
+import { resolveSettings, type SettingFlags } from '../settings';
+
+export interface RunFlags extends SettingFlags {
+  out?: string;
+  provider?: string;
+  batchId?: string;
+  json?: boolean;
+  endpoint?: string;
+  db?: string;
+}
+
+/** Everything that can be wrong with the input is found here, before anything connects or starts. */
+function prepare(itemsFile: string, flags: RunFlags) {
+  if (!flags.out) throw new UsageError('--out DIR is required');
+  const settings = resolveSettings(flags);
+  const batchId = flags.batchId ?? newBatchId();
+  if (!SAFE_NAME.test(batchId))
+    throw new UsageError(`--batch-id '${batchId}': use letters, digits, dot, dash or underscore`);
+  const parsed = readItemsFile(itemsFile);
+  const batchDir = path.resolve(flags.out, batchId);
+  return { settings, batchId, parsed, batchDir };
+}
+
+function batchInput(p: ReturnType<typeof prepare>, provider: BatchInput['provider']): BatchInput {
+  return {
+    batchId: p.batchId,
+    items: itemsSource(p.parsed.items, p.batchDir),
+    outDir: p.batchDir,
+    provider,
+    concurrency: p.settings.concurrency,
+    policy: p.settings.policy,
+    itemsName: path.basename(p.parsed.file),
+  };
+}
+
+export async function runCommand(itemsFile: string, flags: RunFlags): Promise<number> {
+  const p = prepare(itemsFile, flags);
+  const setup = await setupProviders(flags.provider, flags.endpoint);
+  const session = await openSession({ allowEmbedded: true, db: flags.db }).catch(async (err) => {
+    await setup.simulator?.close();
+    throw err;
+  });
+  try {
+    const worker = await createWorker({
+      connection: await session.nativeConnection(),
+      namespace: session.target.namespace,
+      taskQueue: setup.taskQueue,
+      providers: setup.providers,
+    });
+    const running = worker.run();
+    let detached = false;
+    try {
+      const handle = await startBatch(session, batchInput(p, setup.provider), setup.taskQueue);
+      printStartBanner(session, p.batchId, [
+        ...(setup.note ? [`imagebatch: ${setup.note}`] : []),
+        `${p.parsed.items.length} items, concurrency ${p.settings.concurrency}, output ${p.batchDir}`,
+      ]);
+      const outcome = await followBatch(handle, { json: Boolean(flags.json), interactive: true, batchId: p.batchId });
+      detached = outcome.kind === 'detached';
+      return reportOutcome(outcome, { json: Boolean(flags.json), batchId: p.batchId, batchDir: p.batchDir, session });
+    } finally {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      // A detaching user should not wait for the worker's long polls to drain; the server keeps the batch.
+      if (!detached) await running;
+      else forceExitSoon();
+    }
+  } finally {
+    await session.close();
+    await setup.simulator?.close();
+  }
+}
+
+export async function startCommand(itemsFile: string, flags: RunFlags): Promise<number> {
+  const p = prepare(itemsFile, flags);
+  const plan = planProviders(flags.provider);
+  const session = await openSession({ allowEmbedded: false });
+  try {
+    await startBatch(session, batchInput(p, plan.provider), plan.taskQueue);
+    const workerHint = plan.simulated ? 'imagebatch worker --provider simulator' : 'imagebatch worker';
+    printStartBanner(session, p.batchId, [`${p.parsed.items.length} items; a worker runs it: \`${workerHint}\``]);
+    if (flags.json)
+      process.stdout.write(
+        JSON.stringify({ batchId: p.batchId, workflowId: `batch-${p.batchId}`, taskQueue: plan.taskQueue }) + '\n',
+      );
+    else console.log(p.batchId);
+    return EXIT.ok;
+  } finally {
+    await session.close();
+  }
+}

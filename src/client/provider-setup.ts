@@ -1,0 +1,69 @@
+// Which provider a run talks to: the real API when its credentials are set, else the built-in simulator.
+// Credentials stay in this process's environment: they reach the worker's provider clients, never a workflow.
+import { hasCredentials, type ProviderClients, providersFromEnv } from '../providers';
+import { type ProviderSimulator, startSimulator } from '../providers/simulator/server';
+import { TASK_QUEUE } from '../shared/constants';
+import type { ProviderKind } from '../shared/types';
+import { UsageError } from './exit-codes';
+
+export type ProviderChoice = ProviderKind | 'simulator';
+
+export interface ProviderSetup {
+  provider: ProviderKind;
+  providers: ProviderClients;
+  taskQueue: string;
+  simulator?: ProviderSimulator;
+  note?: string;
+}
+
+/**
+ * Simulated runs use their own task queue, so a real worker never picks up a simulated batch or the reverse.
+ * IMAGEBATCH_TASK_QUEUE names another queue (to keep deployments, or tests, apart).
+ */
+function taskQueueFor(simulated: boolean, env: NodeJS.ProcessEnv): string {
+  const base = env.IMAGEBATCH_TASK_QUEUE || TASK_QUEUE;
+  return simulated ? `${base}-simulator` : base;
+}
+
+export interface ProviderPlan {
+  provider: ProviderKind;
+  simulated: boolean;
+  taskQueue: string;
+}
+
+/** Decides without starting anything (for `start`, which leaves the work to a worker). */
+export function planProviders(choice: string | undefined, env: NodeJS.ProcessEnv = process.env): ProviderPlan {
+  if (choice !== undefined && !['simulator', 'volcengine', 'dashscope'].includes(choice)) {
+    throw new UsageError(`--provider: '${choice}' is not one of simulator, volcengine, dashscope`);
+  }
+  const provider: ProviderKind = choice === 'dashscope' ? 'dashscope' : 'volcengine';
+  const simulated = choice === 'simulator' || !hasCredentials(provider, env);
+  return { provider, simulated, taskQueue: taskQueueFor(simulated, env) };
+}
+
+export async function setupProviders(
+  choice: string | undefined,
+  endpoint?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ProviderSetup> {
+  const plan = planProviders(choice, env);
+  const kind = plan.provider;
+  if (!plan.simulated) {
+    const withEndpoint = { ...env };
+    if (endpoint)
+      withEndpoint[kind === 'volcengine' ? 'VOLCENGINE_VISUAL_ENDPOINT' : 'DASHSCOPE_HTTP_BASE_URL'] = endpoint;
+    return { provider: kind, providers: providersFromEnv(withEndpoint), taskQueue: plan.taskQueue };
+  }
+  const simulator = await startSimulator({ latencyMs: { dist: 'uniform', min: 1000, max: 3000 } });
+  const missing = kind === 'volcengine' ? 'VOLC_ACCESSKEY and VOLC_SECRETKEY are' : 'DASHSCOPE_API_KEY is';
+  return {
+    provider: kind,
+    providers: providersFromEnv(simulator.env()),
+    taskQueue: plan.taskQueue,
+    simulator,
+    note:
+      choice === 'simulator'
+        ? `using the built-in provider simulator (${kind} wire format) at ${simulator.url}`
+        : `${missing} not set: using the built-in provider simulator (${kind} wire format) at ${simulator.url}`,
+  };
+}

@@ -1,0 +1,174 @@
+// The CLI as a process: exit codes, --json, settings, Ctrl-C detach, retry of a finished batch.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
+import { cliEnv, runCli, spawnCli } from '../helpers/cli';
+import { closeConnections, testClient } from '../helpers/temporal';
+import { waitFor } from '../helpers/image-env';
+
+let sim: ProviderSimulator;
+let dir: string;
+let n = 0;
+const EXAMPLE = path.resolve(__dirname, '../../examples/items.jsonl');
+
+beforeAll(async () => {
+  sim = await startSimulator({ latencyMs: 100, moderationWords: ['unlucky', 'bloody'] });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ib-cli-'));
+});
+afterAll(async () => {
+  await sim.close();
+  await closeConnections();
+});
+
+/** The CLI in "real provider" mode, pointed at the test's simulator through the documented variables. */
+const simEnv = (extra: Record<string, string> = {}) => cliEnv({ ...sim.env(), ...extra });
+const fast = ['--poll-interval', '0.2', '--max-wait', '30'];
+const batchId = (prefix: string) => `${prefix}-${++n}-${process.pid}`;
+
+function write(name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+describe('imagebatch run', () => {
+  it('runs the example with the built-in simulator and prints one JSON document', async () => {
+    const id = batchId('example');
+    const r = await runCli(['run', EXAMPLE, '--out', path.join(dir, 'out'), '--batch-id', id, '--json', ...fast]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/using the built-in provider simulator/);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ batchId: id, status: 'completed', counts: { total: 6, succeeded: 6, failed: 0 } });
+    const battle = doc.items.find((i: any) => i.id === 'battle');
+    expect(battle.prompts).toEqual([
+      'a bloody battlefield at sunset, knights and banners, epic, detailed',
+      'a battlefield at sunset, knights and banners, epic, detailed',
+    ]);
+    for (const item of doc.items) expect(fs.existsSync(item.file)).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'out', id, 'manifest.json'))).toBe(true);
+  });
+
+  it('exits 1 when an item fails, naming it and the reason', async () => {
+    const items = write('one-bad.jsonl', '{"id":"ok","prompt":"a calm lake"}\n{"id":"bad","prompt":"unlucky"}\n');
+    const r = await runCli(['run', items, '--out', path.join(dir, 'out'), '--batch-id', batchId('fail'), ...fast], {
+      env: simEnv(),
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/1 succeeded, 1 failed/);
+    expect(r.stdout).toMatch(/bad: failed: moderation rejected the prompt/);
+  });
+
+  it('exits 3 when Temporal cannot be reached', async () => {
+    const r = await runCli(['run', EXAMPLE, '--out', path.join(dir, 'out')], {
+      env: simEnv({ TEMPORAL_ADDRESS: '127.0.0.1:1' }),
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cannot reach Temporal at 127\.0\.0\.1:1/);
+  });
+
+  it('takes settings from flags over env over config.json', async () => {
+    const cwd = fs.mkdtempSync(path.join(dir, 'cfg-'));
+    fs.writeFileSync(
+      path.join(cwd, 'config.json'),
+      JSON.stringify({ image_generation: { max_concurrent: 1, max_wait_time: 40, poll_interval: 0.2 } }),
+    );
+    const items = write(
+      'five.txt',
+      ['one', 'two', 'three', 'four', 'five'].map((w) => `a painting of the number ${w}`).join('\n'),
+    );
+    sim.reset();
+    const r = await runCli(['run', items, '--out', path.join(cwd, 'out'), '--batch-id', batchId('cfg')], {
+      env: simEnv(),
+      cwd,
+    });
+    expect(r.code).toBe(0);
+    expect(sim.stats().maxInFlight).toBe(1);
+    sim.reset();
+    const r2 = await runCli(['run', items, '--out', path.join(cwd, 'out2'), '--batch-id', batchId('cfg')], {
+      env: simEnv({ IMAGE_GENERATION_MAX_CONCURRENT: '5' }),
+      cwd,
+    });
+    expect(r2.code).toBe(0);
+    expect(sim.stats().maxInFlight).toBe(5);
+    sim.reset();
+    const r3 = await runCli(
+      ['run', items, '--out', path.join(cwd, 'out3'), '--batch-id', batchId('cfg'), '--max-concurrent', '2'],
+      { env: simEnv({ IMAGE_GENERATION_MAX_CONCURRENT: '5' }), cwd },
+    );
+    expect(r3.code).toBe(0);
+    expect(sim.stats().maxInFlight).toBe(2);
+  });
+
+  it('detaches on a second Ctrl-C and leaves the batch running on the server', async () => {
+    sim.setKnobs({ latencyMs: 60_000 });
+    const id = batchId('detach');
+    const child = spawnCli(['run', EXAMPLE, '--out', path.join(dir, 'out'), '--batch-id', id, ...fast], {
+      env: simEnv(),
+    });
+    await waitFor(() => /started/.test(child.output.stderr) && sim.stats().submissions > 0, 'the batch to start');
+    child.kill('SIGINT');
+    await waitFor(() => /Ctrl-C again to detach/.test(child.output.stderr), 'the first Ctrl-C to be acknowledged');
+    child.kill('SIGINT');
+    const r = await child.done;
+    sim.setKnobs({ latencyMs: 100 });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`Detached from batch ${id}`));
+    const client = await testClient();
+    const desc = await client.workflow.getHandle(`batch-${id}`).describe();
+    expect(desc.status.name).toBe('RUNNING');
+    for await (const wf of client.workflow.list({ query: `ImageBatchId="${id}" AND ExecutionStatus="Running"` })) {
+      await client.workflow.getHandle(wf.workflowId).terminate('test cleanup');
+    }
+  });
+
+  it('retries the failed items of a finished batch as a new batch into the same folder', async () => {
+    const items = write(
+      'retry.jsonl',
+      '{"id":"a","prompt":"a red kite"}\n{"id":"b","prompt":"unlucky"}\n{"id":"c","prompt":"a blue boat"}\n',
+    );
+    const id = batchId('retry');
+    const out = path.join(dir, 'out');
+    const first = await runCli(['run', items, '--out', out, '--batch-id', id, ...fast], { env: simEnv() });
+    expect(first.code).toBe(1);
+    sim.setKnobs({ moderationWords: [] });
+    const again = await runCli(['retry', id, '--json'], { env: simEnv() });
+    sim.setKnobs({ moderationWords: ['unlucky', 'bloody'] });
+    expect(again.code).toBe(0);
+    const doc = JSON.parse(again.stdout);
+    expect(doc.batchId).toBe(`${id}-r1`);
+    expect(doc.counts).toMatchObject({ total: 3, succeeded: 3, failed: 0 });
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, id, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ batchId: `${id}-r1`, retryOf: id });
+    expect(manifest.items.map((e: any) => [e.id, e.status])).toEqual([
+      ['a', 'succeeded'],
+      ['b', 'succeeded'],
+      ['c', 'succeeded'],
+    ]);
+  });
+});
+
+describe('imagebatch commands on a finished batch', () => {
+  it('status exits by the outcome; signals get a clear message; bad concurrency is refused', async () => {
+    const id = batchId('done');
+    const items = write('done.txt', 'a small house\n');
+    expect(
+      (await runCli(['run', items, '--out', path.join(dir, 'out'), '--batch-id', id, ...fast], { env: simEnv() })).code,
+    ).toBe(0);
+    const status = await runCli(['status', id, '--json'], { env: simEnv() });
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ batchId: id, status: 'completed', counts: { succeeded: 1 } });
+    const cancel = await runCli(['cancel', id], { env: simEnv() });
+    expect(cancel.code).toBe(1);
+    expect(cancel.stderr).toMatch(new RegExp(`batch ${id} has already finished \\(completed\\)`));
+    const conc = await runCli(['concurrency', id, '0'], { env: simEnv() });
+    expect(conc.code).toBe(2);
+    expect(conc.stderr).toMatch(/expected a whole number from 1 to 2000, got '0'/);
+    const unknown = await runCli(['status', 'no-such-batch'], { env: simEnv() });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no batch 'no-such-batch'/);
+    const list = await runCli(['list', '--json'], { env: simEnv() });
+    expect(JSON.parse(list.stdout).map((r: any) => r.batchId)).toContain(id);
+  });
+});
