@@ -8,15 +8,18 @@ declare module 'vitest' {
     temporalAddress: string;
     temporalNamespace: string;
     temporalCli: string;
+    temporalUiUrl: string;
   }
 }
 
 export default async function setup(project: TestProject) {
   const binary = await findTemporalCli({ log: (l) => console.error(l) });
-  const server = await startDevServer({ binary, uiPort: false });
+  // The Web UI is on (a free port) for the browser test.
+  const server = await startDevServer({ binary, uiPort: 0 });
   project.provide('temporalAddress', server.address);
   project.provide('temporalNamespace', server.namespace);
   project.provide('temporalCli', binary);
+  project.provide('temporalUiUrl', server.uiUrl!);
   return async () => {
     await server.stop();
   };

@@ -84,6 +84,10 @@ export function buildProgram(): Command {
 
   batchOptions(program.command('start').argument('<items>', 'items file: .jsonl, .json array or .txt'))
     .description('start a batch and print its id; workers (`imagebatch worker`) do the work')
+    .option(
+      '--task-queue <name>',
+      'task queue the workers poll (default imagebatch, or imagebatch-simulator without credentials)',
+    )
     .action(action(startCommand));
 
   program
@@ -91,6 +95,10 @@ export function buildProgram(): Command {
     .description('run a worker for imagebatch workflows (as many as you like, on as many machines)')
     .option('--provider <name>', 'simulator, volcengine or dashscope (picks credentials and task queue)')
     .option('--endpoint <url>', 'provider endpoint override')
+    .option(
+      '--task-queue <name>',
+      'task queue to poll (default imagebatch, or imagebatch-simulator without credentials)',
+    )
     .option('--max-activities <n>', 'concurrent activity executions (default 100)', intArg(1, 10000))
     .option('--max-workflow-tasks <n>', 'concurrent workflow task executions', intArg(1, 10000))
     .addOption(dbOption())

@@ -25,6 +25,7 @@ export interface RunFlags extends SettingFlags {
   json?: boolean;
   endpoint?: string;
   db?: string;
+  taskQueue?: string;
 }
 
 /** Everything that can be wrong with the input is found here, before anything connects or starts. */
@@ -91,6 +92,7 @@ export async function runCommand(itemsFile: string, flags: RunFlags): Promise<nu
 export async function startCommand(itemsFile: string, flags: RunFlags): Promise<number> {
   const p = prepare(itemsFile, flags);
   const plan = planProviders(flags.provider);
+  if (flags.taskQueue) plan.taskQueue = flags.taskQueue;
   const session = await openSession({ allowEmbedded: false });
   try {
     await startBatch(session, batchInput(p, plan.provider), plan.taskQueue);

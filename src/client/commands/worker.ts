@@ -9,10 +9,12 @@ export interface WorkerFlags {
   db?: string;
   maxActivities?: number;
   maxWorkflowTasks?: number;
+  taskQueue?: string;
 }
 
 export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const setup = await setupProviders(flags.provider, flags.endpoint);
+  if (flags.taskQueue) setup.taskQueue = flags.taskQueue;
   const session = await openSession({ allowEmbedded: true, db: flags.db });
   try {
     const worker = await createWorker({

@@ -1,0 +1,10 @@
+# imagebatch worker / simulator image. Debian-based: the Temporal SDK's native module has no musl build.
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json ./
+COPY bin ./bin
+COPY src ./src
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+ENV NODE_ENV=production
+ENTRYPOINT ["node", "bin/imagebatch.js"]
+CMD ["worker"]

@@ -1,0 +1,80 @@
+// The Temporal Web UI (served by the run's dev server) in headless Chromium: find a batch by its
+// ImageBatchId and see its image children.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { chromium, type Browser } from 'playwright-core';
+import { batchWorkflow } from '../../src/workflows';
+import { FAST_POLICY, type ImageEnv, startImageEnv } from '../helpers/image-env';
+import { closeConnections } from '../helpers/temporal';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+let env: ImageEnv;
+let browser: Browser;
+
+beforeAll(async () => {
+  env = await startImageEnv({ latencyMs: 50 });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await env.stop();
+  await closeConnections();
+});
+
+describe('Web UI', () => {
+  it('lists a batch and its image children by ImageBatchId', async () => {
+    const batchId = `ui-${process.pid}`;
+    const handle = await env.client.workflow.start(batchWorkflow, {
+      taskQueue: env.taskQueue,
+      workflowId: `batch-${batchId}`,
+      typedSearchAttributes: [
+        { key: (await import('../../src/shared/search-attributes')).ImageBatchId, value: batchId },
+      ],
+      args: [
+        {
+          batchId,
+          items: { kind: 'inline', items: [1, 2, 3].map((i) => ({ id: `pic-${i}`, prompt: `picture ${i}` })) },
+          outDir: path.join(env.outDir, batchId),
+          provider: 'volcengine',
+          concurrency: 3,
+          policy: FAST_POLICY,
+        },
+      ],
+    });
+    expect((await handle.result()).succeeded).toBe(3);
+
+    const page = await browser.newPage();
+    const query = encodeURIComponent(`ImageBatchId="${batchId}"`);
+    await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows?query=${query}`);
+    for (const id of [
+      `batch-${batchId}`,
+      `batch-${batchId}/pic-1`,
+      `batch-${batchId}/pic-2`,
+      `batch-${batchId}/pic-3`,
+    ]) {
+      await page
+        .getByText(id, { exact: true })
+        .first()
+        .waitFor({ state: 'visible', timeout: 30_000 })
+        .catch(async (err: Error) => {
+          fs.writeFileSync(path.join(env.outDir, 'ui.png'), await page.screenshot());
+          throw new Error(`${id} not shown in the Web UI (screenshot in ${env.outDir}/ui.png): ${err.message}`);
+        });
+    }
+    await page.screenshot({ path: path.join(env.outDir, 'web-ui.png') });
+    await page.close();
+  });
+});
