@@ -1,5 +1,5 @@
 // The image activities: submit a provider task, collect its image to disk, cancel it.
-import { activityInfo, cancellationSignal, log } from '@temporalio/activity';
+import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import type { ProviderClients } from '../providers';
 import { invalidRequest, transient } from '../providers/types';
 import type {
@@ -13,13 +13,30 @@ import { badImage, classified, taskPending, toFailure } from './failures';
 import { downloadImage, findExistingImage, ImageRejected, storeImage } from './image-files';
 import { loadReferenceImages } from './references';
 
+/**
+ * Heartbeats every 2 s while an activity runs, so a worker that dies mid-call is noticed within the
+ * heartbeat timeout (10 s) instead of the start-to-close timeout, and cancellation reaches the activity.
+ */
+async function withHeartbeats<T>(fn: () => Promise<T>): Promise<T> {
+  heartbeat();
+  const timer = setInterval(() => heartbeat(), 2000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export interface ImageActivityDeps {
   providers: ProviderClients;
   maxImageBytes?: number;
 }
 
 export function createImageActivities({ providers, maxImageBytes }: ImageActivityDeps) {
-  async function submitImage(input: SubmitImageInput): Promise<SubmitImageOutput> {
+  const submitImage = (input: SubmitImageInput): Promise<SubmitImageOutput> => withHeartbeats(() => submit(input));
+  const collectImage = (input: CollectImageInput): Promise<StoredImage> => withHeartbeats(() => collect(input));
+
+  async function submit(input: SubmitImageInput): Promise<SubmitImageOutput> {
     const existing = await findExistingImage(input);
     if (existing) return { existing };
     return classified(async () => {
@@ -36,7 +53,7 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
   }
 
   /** One poll. While the task runs it throws TaskPending, and the retry policy polls again. */
-  async function collectImage(input: CollectImageInput): Promise<StoredImage> {
+  async function collect(input: CollectImageInput): Promise<StoredImage> {
     // A previous attempt may have stored the file and died before reporting: the rename made it whole.
     const already = await findExistingImage(input);
     if (already && activityInfo().attempt > 1) return already;

@@ -98,31 +98,74 @@ export async function followBatch(
   };
   process.on('SIGINT', onSigint);
   let timer: NodeJS.Timeout | undefined;
+  let lost = false;
+  const connection = (ok: boolean, err?: unknown) => {
+    if (!ok && !lost) {
+      view.stop();
+      process.stderr.write(
+        `imagebatch: lost the connection to Temporal (${(err as Error)?.message ?? err}); retrying…\n`,
+      );
+    } else if (ok && lost) process.stderr.write('imagebatch: connection to Temporal is back.\n');
+    lost = !ok;
+  };
+  let stopped = false;
+  // The query under way: closing the connection while the client still retries it would crash the process.
+  let inflight: Promise<unknown> = Promise.resolve();
   const poll = async () => {
+    if (stopped) return;
     try {
-      const p = await handle.query(progressQuery);
+      const query = handle.query(progressQuery);
+      inflight = query.catch(() => undefined);
+      const p = await query;
+      connection(true);
       view.update(p);
-    } catch {
+    } catch (err) {
       // No worker answered yet, or the run is between continue-as-new runs: try again shortly.
+      if (isConnectionError(err)) connection(false, err);
     }
-    timer = setTimeout(() => void poll(), 500);
+    if (!stopped) timer = setTimeout(() => void poll(), 500);
   };
   void poll();
-  const finished = handle.result().then(
-    (summary): FollowOutcome => ({ kind: 'finished', summary }),
-    (err: unknown): FollowOutcome => {
-      if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) return { kind: 'cancelled' };
-      throw err;
-    },
-  );
+  const finished = (async (): Promise<FollowOutcome> => {
+    for (;;) {
+      try {
+        const summary = await handle.result();
+        connection(true);
+        return { kind: 'finished', summary };
+      } catch (err) {
+        if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) return { kind: 'cancelled' };
+        if (!isConnectionError(err)) throw err;
+        // The server went away (restarting?): the batch is safe in its history; wait for it to come back.
+        connection(false, err);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  })();
   try {
     return await Promise.race([finished, detached]);
   } finally {
+    stopped = true;
     clearTimeout(timer);
     process.off('SIGINT', onSigint);
     rl?.close();
     view.stop();
+    await Promise.race([inflight, new Promise((r) => setTimeout(r, 10_000).unref())]);
   }
+}
+
+/** gRPC unavailability and transport failures, as opposed to answers from the server. */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { name?: string; code?: number; cause?: { code?: number }; message?: string };
+  if (!e) return false;
+  if (e.name === 'TransportError') return true;
+  const code = e.code ?? e.cause?.code;
+  // 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED
+  if (
+    e.name === 'ServiceError' &&
+    (code === 14 || code === 4 || /UNAVAILABLE|connect|ECONNREFUSED/i.test(e.message ?? ''))
+  )
+    return true;
+  return /ECONNREFUSED|UNAVAILABLE|No connection established/i.test(e.message ?? '');
 }
 
 export function readManifest(batchDir: string): Manifest | undefined {

@@ -185,8 +185,11 @@ export function buildProgram(): Command {
 function installLogger(argv: string[]) {
   const level = (process.env.IMAGEBATCH_LOG_LEVEL ?? (argv[2] === 'worker' ? 'INFO' : 'ERROR')).toUpperCase();
   const valid = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+  const lvl = (valid.includes(level) ? level : 'WARN') as 'INFO';
   Runtime.install({
-    logger: new DefaultLogger((valid.includes(level) ? level : 'WARN') as 'INFO'),
+    logger: new DefaultLogger(lvl),
+    // The SDK core's own messages (e.g. reconnect retries while a server restarts) follow the same level.
+    telemetryOptions: { logging: { filter: { core: lvl, other: lvl }, forward: {} } },
     // `worker` stops gracefully on SIGINT/SIGTERM (the SDK's default); `run` handles Ctrl-C itself (cancel or detach).
     ...(argv[2] === 'worker' ? {} : { shutdownSignals: [] }),
   });

@@ -8,10 +8,12 @@ export * from './types';
 
 export type ProviderClients = Record<ProviderKind, ImageProviderClient>;
 
+/** IMAGEBATCH_HTTP_TIMEOUT_MS bounds each provider call (default 30 s, the old tools' submit timeout). */
 export function providersFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderClients {
+  const timeoutMs = Number(env.IMAGEBATCH_HTTP_TIMEOUT_MS) || undefined;
   return {
-    volcengine: new VolcengineClient(volcengineOptionsFromEnv(env)),
-    dashscope: new DashscopeClient(dashscopeOptionsFromEnv(env)),
+    volcengine: new VolcengineClient({ ...volcengineOptionsFromEnv(env), timeoutMs }),
+    dashscope: new DashscopeClient({ ...dashscopeOptionsFromEnv(env), timeoutMs }),
   };
 }
 

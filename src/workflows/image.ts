@@ -33,12 +33,14 @@ function activitiesFor(policy: ImagePolicy) {
   const nonRetryableErrorTypes = [...NON_RETRYABLE_ERRORS];
   const submit = proxyActivities<Activities>({
     startToCloseTimeout: '60s',
+    heartbeatTimeout: '10s',
     // Transient errors and 429s are retried with backoff, but never longer than the item's max wait.
     scheduleToCloseTimeout: policy.maxWaitMs,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
   });
   const collect = proxyActivities<Activities>({
     startToCloseTimeout: '120s',
+    heartbeatTimeout: '10s',
     scheduleToCloseTimeout: Math.max(policy.maxWaitMs - policy.expectedLatencyMs, 2 * policy.pollIntervalMs),
     retry: {
       initialInterval: policy.pollIntervalMs,

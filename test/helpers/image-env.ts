@@ -27,13 +27,16 @@ export interface ImageEnv {
   stop(): Promise<void>;
 }
 
-export async function startImageEnv(knobs: KnobsInput = {}): Promise<ImageEnv> {
+export async function startImageEnv(knobs: KnobsInput = {}, o: { httpTimeoutMs?: number } = {}): Promise<ImageEnv> {
   const sim = await startSimulator({ latencyMs: 200, ...knobs });
   const taskQueue = uniqueQueue('img');
   const worker = await createWorker({
     connection: await nativeConnection(),
     taskQueue,
-    providers: providersFromEnv(sim.env()),
+    providers: providersFromEnv({
+      ...sim.env(),
+      IMAGEBATCH_HTTP_TIMEOUT_MS: o.httpTimeoutMs ? String(o.httpTimeoutMs) : undefined,
+    }),
     workflowBundle: await workflowBundle(),
   });
   const running = worker.run();
@@ -61,6 +64,15 @@ export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Every file below dir, as paths relative to it. */
+export function walk(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
 }
 
 export function listFiles(dir: string): string[] {

@@ -1,0 +1,39 @@
+// Building and checking batches in tests.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'vitest';
+import type { Manifest } from '../../src/activities/batch';
+import type { SimulatorStats } from '../../src/providers/simulator/server';
+import type { ImageItem } from '../../src/shared/types';
+import { walk } from './image-env';
+
+export const makeItems = (
+  count: number,
+  prefix: string,
+  extra: (i: number) => Partial<ImageItem> = () => ({}),
+): ImageItem[] =>
+  Array.from({ length: count }, (_, i) => ({
+    id: `${prefix}-${i + 1}`,
+    prompt: `${prefix} picture number ${i + 1}`,
+    ...extra(i + 1),
+  }));
+
+export const readManifest = (outDir: string) =>
+  JSON.parse(fs.readFileSync(path.join(outDir, 'manifest.json'), 'utf8')) as Manifest;
+
+/** Every succeeded item's file exists once, with the sha256 the simulator served for its task; no tmp files. */
+export function expectOutputsIntact(outDir: string, stats: SimulatorStats): Manifest {
+  const m = readManifest(outDir);
+  const files = walk(outDir).filter((f) => !f.startsWith('.imagebatch') && f !== 'manifest.json');
+  expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  const succeeded = m.items.filter((e) => e.status === 'succeeded');
+  expect(files.sort()).toEqual(succeeded.map((e) => e.file!).sort());
+  for (const e of succeeded) {
+    const data = fs.readFileSync(path.join(outDir, e.file!));
+    const sha = createHash('sha256').update(data).digest('hex');
+    expect(sha).toBe(e.sha256);
+    if (!e.skipped) expect(stats.served[e.providerTaskId!]).toBe(sha);
+  }
+  return m;
+}

@@ -1,0 +1,64 @@
+// A 100-image batch whose only worker (the real `imagebatch worker` process) is SIGKILLed three times at
+// random points and restarted: every image arrives once, intact, with few duplicate provider submissions.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { batchWorkflow } from '../../src/workflows';
+import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
+import { cliEnv, spawnCli } from '../helpers/cli';
+import { closeConnections, testClient, uniqueQueue } from '../helpers/temporal';
+import { waitFor } from '../helpers/image-env';
+import { expectOutputsIntact, makeItems } from '../helpers/batch';
+
+let sim: ProviderSimulator;
+beforeAll(async () => {
+  sim = await startSimulator({ latencyMs: { dist: 'uniform', min: 200, max: 800 } });
+});
+afterAll(async () => {
+  await sim.close();
+  await closeConnections();
+});
+
+describe('worker crashes', () => {
+  it('loses and duplicates nothing when the worker is killed three times', async () => {
+    const queue = uniqueQueue('crash');
+    const env = cliEnv({ ...sim.env(), IMAGEBATCH_LOG_LEVEL: 'WARN' });
+    const startWorker = () => spawnCli(['worker', '--task-queue', queue], { env });
+    const outDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ib-crash-')), 'b');
+    const client = await testClient();
+    let worker = startWorker();
+    const handle = await client.workflow.start(batchWorkflow, {
+      taskQueue: queue,
+      workflowId: `batch-${queue}`,
+      args: [
+        {
+          batchId: queue,
+          items: { kind: 'inline', items: makeItems(100, 'crash') },
+          outDir,
+          provider: 'volcengine',
+          concurrency: 10,
+          policy: { pollIntervalMs: 300, expectedLatencyMs: 300, maxWaitMs: 60_000, retries: 3, simplifications: 2 },
+        },
+      ],
+    });
+    const kills: number[] = [];
+    for (const base of [10, 40, 70]) {
+      const at = base + Math.floor(Math.random() * 15);
+      await waitFor(() => sim.stats().submissions >= at, `${at} submissions`, 120_000);
+      worker.kill('SIGKILL');
+      await worker.done;
+      kills.push(sim.stats().submissions);
+      worker = startWorker();
+    }
+    const summary = await handle.result();
+    worker.kill('SIGTERM');
+    await worker.done;
+    const stats = sim.stats();
+    console.log(`killed at ${kills.join(', ')} submissions; ${stats.submissions} submissions for 100 images`);
+    expect(summary).toMatchObject({ total: 100, succeeded: 100, failed: 0, cancelled: 0 });
+    expect(stats.submissions - 100).toBeLessThanOrEqual(3);
+    const m = expectOutputsIntact(outDir, stats);
+    expect(m.items).toHaveLength(100);
+  });
+});
