@@ -80,8 +80,9 @@ function shorten(prompt: string): string {
   const words = prompt.split(/\s+/);
   if (words.length > 3) return tidy(words.slice(0, Math.max(3, Math.ceil(words.length / 2))).join(' '));
   // A single clause in a script without spaces (Chinese): keep the first half of the characters.
-  if (words.length === 1 && [...prompt].length > 8)
+  if (words.length === 1 && /[\u3400-\u9fff]/.test(prompt) && [...prompt].length > 8) {
     return [...prompt].slice(0, Math.ceil([...prompt].length / 2)).join('');
+  }
   return prompt;
 }
 

@@ -9,9 +9,11 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
+  upsertSearchAttributes,
   WorkflowIdReusePolicy,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -63,6 +65,11 @@ function initialState(input: BatchInput): BatchState {
 
 export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   const info = workflowInfo();
+  // Batches started without the attribute (by another client) still show under ImageBatchId in the Web UI.
+  // Patched, because histories recorded before this change have no such command.
+  if (!info.typedSearchAttributes.get(ImageBatchId) && patched('batch-id-search-attribute')) {
+    upsertSearchAttributes([{ key: ImageBatchId, value: input.batchId }]);
+  }
   const s: BatchState = input.state ? { ...input.state, runs: input.state.runs + 1 } : initialState(input);
   const total = input.items.kind === 'inline' ? input.items.items.length : input.items.count;
   const skip = new Set(s.cancelledIds);

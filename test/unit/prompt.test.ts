@@ -38,6 +38,10 @@ describe('simplifyPrompt', () => {
   });
   it('returns the prompt unchanged when nothing is left to simplify', () => {
     expect(simplifyPrompt('a dragon')).toBe('a dragon');
+    expect(simplifyPrompt('forbidden')).toBe('forbidden');
+  });
+  it('halves a long Chinese clause by characters', () => {
+    expect(simplifyPrompt('一座未来城市的夜景霓虹灯雨后的街道')).toBe('一座未来城市的夜景');
   });
   it('is deterministic', () => {
     expect(simplifyPrompt('暴力 场景 --ar 1:1')).toBe(simplifyPrompt('暴力 场景 --ar 1:1'));

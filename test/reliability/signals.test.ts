@@ -1,0 +1,81 @@
+// Signals at bad moments: cancel while the batch continues-as-new, retry of an item that is still running.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { batchWorkflow } from '../../src/workflows';
+import { cancelSignal, progressQuery, retrySignal } from '../../src/shared/messages';
+import type { BatchInput } from '../../src/shared/batch-types';
+import type { ImageItem } from '../../src/shared/types';
+import { FAST_POLICY, type ImageEnv, startImageEnv, waitFor } from '../helpers/image-env';
+import { closeConnections } from '../helpers/temporal';
+import { makeItems, readManifest } from '../helpers/batch';
+import { maybeRecordHistory } from '../helpers/histories';
+
+let env: ImageEnv;
+let n = 0;
+beforeAll(async () => {
+  env = await startImageEnv({ latencyMs: 300 });
+});
+afterAll(async () => {
+  await env.stop();
+  await closeConnections();
+});
+
+async function start(items: ImageItem[], o: Partial<BatchInput> = {}) {
+  const batchId = `sig-${++n}-${process.pid}`;
+  const outDir = path.join(env.outDir, batchId);
+  const handle = await env.client.workflow.start(batchWorkflow, {
+    taskQueue: env.taskQueue,
+    workflowId: `batch-${batchId}`,
+    args: [
+      {
+        batchId,
+        items: { kind: 'inline', items },
+        outDir,
+        provider: 'volcengine',
+        concurrency: 5,
+        policy: FAST_POLICY,
+        ...o,
+      },
+    ],
+  });
+  return { handle, batchId, outDir };
+}
+
+async function running(batchId: string): Promise<string[]> {
+  const ids = [];
+  for await (const wf of env.client.workflow.list({ query: `ImageBatchId="${batchId}" AND ExecutionStatus="Running"` }))
+    ids.push(wf.workflowId);
+  return ids;
+}
+
+describe('signals at bad moments', () => {
+  it('cancel while the batch continues as new: every run honours it, no child is left running', async () => {
+    const { handle, batchId, outDir } = await start(makeItems(80, 'can-cancel'), { continueAsNewAfterEvents: 60 });
+    await waitFor(async () => (await handle.query(progressQuery)).runs >= 3, 'a few continue-as-new runs', 60_000);
+    await handle.signal(cancelSignal, {});
+    const summary = await handle.result();
+    expect(summary.status).toBe('cancelled');
+    expect(summary.succeeded + summary.cancelled).toBe(80);
+    expect(summary.cancelled).toBeGreaterThan(0);
+    expect(await running(batchId)).toEqual([]);
+    expect(readManifest(outDir).items).toHaveLength(80);
+  });
+
+  it('retry of an item that is still running is ignored: no second child, one image', async () => {
+    const items: ImageItem[] = [
+      { id: 'slow', prompt: 'a slow one', policy: { expectedLatencyMs: 120_000 } },
+      { id: 'quick', prompt: 'a quick one' },
+    ];
+    const { handle, batchId } = await start(items);
+    await waitFor(async () => (await handle.query(progressQuery)).succeeded === 1, 'the quick item');
+    await handle.signal(retrySignal, { itemIds: ['slow', 'quick'] });
+    const p = await handle.query(progressQuery);
+    expect(p).toMatchObject({ inFlight: ['slow'], running: 1, succeeded: 1, queued: 0 });
+    await handle.signal(cancelSignal, { itemIds: ['slow'] });
+    expect(await handle.result()).toMatchObject({ succeeded: 1, cancelled: 1, failed: 0 });
+    await maybeRecordHistory(handle, 'batch-signals');
+    const all = [];
+    for await (const wf of env.client.workflow.list({ query: `ImageBatchId="${batchId}"` })) all.push(wf.workflowId);
+    expect(all.sort()).toEqual([`batch-${batchId}`, `batch-${batchId}/quick`, `batch-${batchId}/slow`].sort());
+  });
+});
