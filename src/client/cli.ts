@@ -218,5 +218,8 @@ export async function main(argv = process.argv): Promise<void> {
 }
 
 if (require.main === module || /imagebatch(\.js)?$/.test(process.argv[1] ?? '')) {
-  void main();
+  // Exit once the command is done: the SDK runtime installed above (core log forwarding) keeps the event loop
+  // alive until a worker or native connection closes, and commands such as `status` or a rejected items file
+  // never make one. Every long-running command (worker, run, simulator, dev-server) awaits its own end.
+  void main().then(() => process.exit());
 }
