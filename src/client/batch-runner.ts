@@ -131,6 +131,7 @@ export async function followBatch(
       try {
         const summary = await handle.result();
         connection(true);
+        view.finish(summary);
         return { kind: 'finished', summary };
       } catch (err) {
         if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) return { kind: 'cancelled' };

@@ -1,9 +1,11 @@
 // Progress while a batch runs: a bar on a terminal (stderr, so stdout stays clean), plain lines otherwise.
 import cliProgress from 'cli-progress';
-import type { BatchProgress } from '../shared/batch-types';
+import type { BatchProgress, BatchSummary } from '../shared/batch-types';
 
 export interface ProgressView {
   update(p: BatchProgress): void;
+  /** The last query may predate the last results: the bar ends at the summary's counts. */
+  finish(s: BatchSummary): void;
   stop(): void;
 }
 
@@ -17,7 +19,7 @@ export function describeProgress(p: BatchProgress): string {
 }
 
 export function createProgressView(o: { quiet: boolean; tty: boolean }): ProgressView {
-  if (o.quiet) return { update: () => undefined, stop: () => undefined };
+  if (o.quiet) return { update: () => undefined, finish: () => undefined, stop: () => undefined };
   if (o.tty) {
     const bar = new cliProgress.SingleBar(
       {
@@ -39,6 +41,11 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
           started = true;
         } else bar.update(value, payload);
       },
+      finish(s) {
+        if (!started) bar.start(s.total, 0);
+        started = true;
+        bar.update(s.succeeded + s.failed + s.cancelled, { ...s, running: 0, flags: '' });
+      },
       stop() {
         if (started) bar.stop();
       },
@@ -51,6 +58,7 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
       if (line !== last) process.stderr.write(`progress: ${line}\n`);
       last = line;
     },
+    finish: () => undefined,
     stop: () => undefined,
   };
 }
