@@ -1,0 +1,50 @@
+// The obvious alternative: p-limit plus a poll loop, calling the same provider client and writing files the
+// same way, with no durability at all.
+import { downloadImage, storeImage } from '../src/activities/image-files';
+import type { ProviderClients } from '../src/providers';
+import type { ImageItem, ProviderKind } from '../src/shared/types';
+
+export interface BaselineOptions {
+  items: ImageItem[];
+  concurrency: number;
+  provider: ProviderKind;
+  providers: ProviderClients;
+  outDir: string;
+  pollIntervalMs: number;
+  expectedLatencyMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runBaseline(o: BaselineOptions): Promise<{ succeeded: number; failed: number }> {
+  const { default: pLimit } = await import('p-limit');
+  const limit = pLimit(o.concurrency);
+  const client = o.providers[o.provider];
+  let succeeded = 0;
+  let failed = 0;
+  await Promise.all(
+    o.items.map((item) =>
+      limit(async () => {
+        try {
+          const task = await client.submit({ prompt: item.prompt, seed: item.seed });
+          await sleep(o.expectedLatencyMs);
+          for (;;) {
+            const st = await client.status(task);
+            if (st.state === 'done') {
+              const ref = st.images[0];
+              const data = 'base64' in ref ? Buffer.from(ref.base64, 'base64') : await downloadImage(ref.url);
+              await storeImage({ outDir: o.outDir, itemId: item.id }, data);
+              succeeded++;
+              return;
+            }
+            if (st.state === 'failed') throw st.error;
+            await sleep(o.pollIntervalMs);
+          }
+        } catch {
+          failed++;
+        }
+      }),
+    ),
+  );
+  return { succeeded, failed };
+}

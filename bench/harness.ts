@@ -1,0 +1,163 @@
+// Bench plumbing: a dev server, the simulator, worker processes, batches, and what the server says about them.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { itemsSource } from '../src/client/batch-runner';
+import type { BatchInput, BatchSummary } from '../src/shared/batch-types';
+import { ImageBatchId } from '../src/shared/search-attributes';
+import type { ImageItem, ImagePolicy } from '../src/shared/types';
+import { findTemporalCli } from '../src/temporal/find-cli';
+import { type DevServer, startDevServer } from '../src/temporal/dev-server';
+
+// Compiled to .tmp/bench/bench/: the repository is three levels up.
+export const ROOT = path.resolve(__dirname, '../../..');
+const BIN = path.join(ROOT, 'bin/imagebatch.js');
+
+export async function startServer(
+  o: { db?: string; dynamicConfig?: Record<string, unknown> } = {},
+): Promise<{ server: DevServer; client: Client }> {
+  const server = await startDevServer({
+    binary: await findTemporalCli(),
+    uiPort: false,
+    db: o.db,
+    dynamicConfig: o.dynamicConfig,
+  });
+  const client = new Client({
+    connection: await Connection.connect({ address: server.address }),
+    namespace: 'default',
+  });
+  return { server, client };
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Peak resident set size (VmHWM) so far, in MB. */
+  peakRssMb(): number;
+  stop(): Promise<void>;
+}
+
+export async function startWorkerProcess(
+  address: string,
+  taskQueue: string,
+  simEnv: Record<string, string>,
+  extraArgs: string[] = [],
+): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [BIN, 'worker', '--task-queue', taskQueue, ...extraArgs], {
+    env: { ...process.env, ...simEnv, TEMPORAL_ADDRESS: address, IMAGEBATCH_LOG_LEVEL: 'ERROR' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('polling task queue')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}): ${stderr}`)));
+  });
+  return {
+    child,
+    peakRssMb() {
+      const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+    },
+    async stop() {
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await done;
+    },
+  };
+}
+
+export const benchItems = (n: number, prefix: string): ImageItem[] =>
+  Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${i + 1}`,
+    prompt: `${prefix} image ${i + 1}`,
+    seed: i,
+    width: 256,
+    height: 256,
+  }));
+
+export function tmpOut(name: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `ib-bench-${name}-`));
+}
+
+export async function runBatch(
+  client: Client,
+  o: {
+    batchId: string;
+    items: ImageItem[];
+    taskQueue: string;
+    concurrency: number;
+    policy: ImagePolicy;
+    outRoot: string;
+  },
+): Promise<{ summary: BatchSummary; seconds: number }> {
+  const outDir = path.join(o.outRoot, o.batchId);
+  const input: BatchInput = {
+    batchId: o.batchId,
+    items: itemsSource(o.items, outDir),
+    outDir,
+    provider: 'volcengine',
+    concurrency: o.concurrency,
+    policy: o.policy,
+  };
+  const started = process.hrtime.bigint();
+  const handle = await client.workflow.start('batchWorkflow', {
+    taskQueue: o.taskQueue,
+    workflowId: `batch-${o.batchId}`,
+    args: [input],
+    typedSearchAttributes: [{ key: ImageBatchId, value: o.batchId }],
+  });
+  const summary = (await handle.result()) as BatchSummary;
+  return { summary, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+export interface HistoryCost {
+  batchRuns: number;
+  batchEvents: number;
+  batchEventsPerImage: number;
+  batchMaxEventsPerRun: number;
+  batchPayloadBytes: number;
+  childEvents: number;
+  childPayloadBytes: number;
+}
+
+function payloadBytes(json: string): number {
+  let n = 0;
+  for (const m of json.matchAll(/"data":\s*"([A-Za-z0-9+/=]*)"/g)) n += Math.floor((m[1].length * 3) / 4);
+  return n;
+}
+
+export async function historyCost(
+  client: Client,
+  batchId: string,
+  images: number,
+  sampleChild: string,
+): Promise<HistoryCost> {
+  const workflowId = `batch-${batchId}`;
+  let runs = 0;
+  let events = 0;
+  let maxPerRun = 0;
+  let bytes = 0;
+  for await (const wf of client.workflow.list({ query: `WorkflowId="${workflowId}"` })) {
+    const history = await client.workflow.getHandle(workflowId, wf.runId).fetchHistory();
+    const count = history.events?.length ?? 0;
+    runs++;
+    events += count;
+    maxPerRun = Math.max(maxPerRun, count);
+    bytes += payloadBytes(historyToJSON(history));
+  }
+  const child = await client.workflow.getHandle(`${workflowId}/${sampleChild}`).fetchHistory();
+  return {
+    batchRuns: runs,
+    batchEvents: events,
+    batchEventsPerImage: +(events / images).toFixed(2),
+    batchMaxEventsPerRun: maxPerRun,
+    batchPayloadBytes: bytes,
+    childEvents: child.events?.length ?? 0,
+    childPayloadBytes: payloadBytes(historyToJSON(child)),
+  };
+}

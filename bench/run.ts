@@ -1,0 +1,202 @@
+// `npm run bench [-- --quick]`: imagebatch against a p-limit baseline on the simulator and a real dev server.
+// Writes bench/results/<stamp>.json and bench/results/latest.md, and puts the table into README.md.
+import fs from 'node:fs';
+import path from 'node:path';
+import { providersFromEnv } from '../src/providers';
+import { startSimulator } from '../src/providers/simulator/server';
+import type { ImagePolicy } from '../src/shared/types';
+import { runBaseline } from './baseline';
+import { benchItems, historyCost, ROOT, runBatch, startServer, startWorkerProcess, tmpOut } from './harness';
+
+const quick = process.argv.includes('--quick');
+const RESULTS = path.join(ROOT, 'bench/results');
+const README = path.join(ROOT, 'README.md');
+
+interface Row {
+  case: string;
+  metric: string;
+  value: string;
+  goal?: string;
+}
+
+async function main() {
+  const rows: Row[] = [];
+  const raw: Record<string, unknown> = {
+    quick,
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: (await import('node:os')).cpus().length,
+  };
+  const sim = await startSimulator({ latencyMs: 0, moderationWords: [] });
+  const { server, client } = await startServer({ dynamicConfig: { 'system.enableActivityEagerExecution': true } });
+  let q = 0;
+  const queue = () => `bench-${process.pid}-${++q}`;
+  try {
+    // --- makespan: imagebatch vs baseline vs ideal ---------------------------------------------------------
+    const makespanCases = quick
+      ? [
+          { n: 40, c: 10, l: 1000 },
+          { n: 12, c: 3, l: 1000 },
+        ]
+      : [
+          { n: 200, c: 20, l: 2000 },
+          { n: 50, c: 3, l: 5000 },
+        ];
+    for (const { n, c, l } of makespanCases) {
+      const name = `makespan N=${n} C=${c} L=${l / 1000}s`;
+      const policy: ImagePolicy = {
+        pollIntervalMs: 500,
+        expectedLatencyMs: l,
+        maxWaitMs: 10 * l + 60_000,
+        retries: 3,
+        simplifications: 2,
+      };
+      sim.reset();
+      sim.setKnobs({ latencyMs: l });
+      const tq = queue();
+      const worker = await startWorkerProcess(server.address, tq, sim.env());
+      const ib = await runBatch(client, {
+        batchId: tq,
+        items: benchItems(n, 'mk'),
+        taskQueue: tq,
+        concurrency: c,
+        policy,
+        outRoot: tmpOut('mk'),
+      });
+      await worker.stop();
+      const ibMax = sim.stats().maxInFlight;
+      sim.reset();
+      const t0 = process.hrtime.bigint();
+      const base = await runBaseline({
+        items: benchItems(n, 'base'),
+        concurrency: c,
+        provider: 'volcengine',
+        providers: providersFromEnv(sim.env()),
+        outDir: tmpOut('base'),
+        pollIntervalMs: policy.pollIntervalMs,
+        expectedLatencyMs: l,
+      });
+      const baseS = Number(process.hrtime.bigint() - t0) / 1e9;
+      const ideal = (Math.ceil(n / c) * l) / 1000;
+      raw[name] = {
+        imagebatch: ib.seconds,
+        baseline: baseS,
+        ideal,
+        imagebatchMaxInFlight: ibMax,
+        summary: ib.summary,
+        baselineResult: base,
+      };
+      rows.push({
+        case: name,
+        metric: 'imagebatch / ideal',
+        value: `${ib.seconds.toFixed(1)} s / ${ideal.toFixed(1)} s = ${(ib.seconds / ideal).toFixed(3)}x`,
+        goal: '<= 1.10x',
+      });
+      rows.push({
+        case: name,
+        metric: 'imagebatch / baseline',
+        value: `${ib.seconds.toFixed(1)} s / ${baseS.toFixed(1)} s = ${(ib.seconds / baseS).toFixed(3)}x`,
+        goal: '<= 1.05x',
+      });
+      console.error(`${name}: imagebatch ${ib.seconds.toFixed(1)} s, baseline ${baseS.toFixed(1)} s, ideal ${ideal} s`);
+    }
+
+    // --- throughput at zero latency, concurrency 50; history cost; worker memory ------------------------------
+    sim.setKnobs({ latencyMs: 0 });
+    const sizes = quick ? [300] : [1000, 10000];
+    const zero: ImagePolicy = {
+      pollIntervalMs: 200,
+      expectedLatencyMs: 0,
+      maxWaitMs: 120_000,
+      retries: 3,
+      simplifications: 2,
+    };
+    for (const n of sizes) {
+      for (const workers of [1, 2]) {
+        const name = `throughput N=${n} C=50 L=0, ${workers} worker${workers > 1 ? 's' : ''}`;
+        sim.reset();
+        const tq = queue();
+        const procs = await Promise.all(
+          Array.from({ length: workers }, () => startWorkerProcess(server.address, tq, sim.env())),
+        );
+        const r = await runBatch(client, {
+          batchId: tq,
+          items: benchItems(n, 'tp'),
+          taskQueue: tq,
+          concurrency: 50,
+          policy: zero,
+          outRoot: tmpOut('tp'),
+        });
+        const rss = procs.map((p) => p.peakRssMb());
+        await Promise.all(procs.map((p) => p.stop()));
+        const cost = await historyCost(client, tq, n, 'tp-1');
+        const rate = n / r.seconds;
+        raw[name] = {
+          seconds: r.seconds,
+          imagesPerSecond: rate,
+          peakRssMb: rss,
+          cost,
+          summary: r.summary,
+          submissions: sim.stats().submissions,
+        };
+        rows.push({
+          case: name,
+          metric: 'images/s',
+          value: `${rate.toFixed(1)} (${n} in ${r.seconds.toFixed(1)} s, ${r.summary.succeeded} ok)`,
+          goal: '>= 50',
+        });
+        rows.push({
+          case: name,
+          metric: 'worker peak RSS',
+          value: rss.map((m) => `${m.toFixed(0)} MB`).join(', '),
+          goal: n >= 10000 ? '<= 300 MB' : undefined,
+        });
+        if (workers === 1) {
+          rows.push({
+            case: name,
+            metric: 'events per image: child / batch',
+            value: `${cost.childEvents} / ${cost.batchEventsPerImage}`,
+            goal: '<= 30 (child)',
+          });
+          rows.push({
+            case: name,
+            metric: 'batch history',
+            value: `${cost.batchEvents} events in ${cost.batchRuns} runs (max ${cost.batchMaxEventsPerRun}/run), ${(cost.batchPayloadBytes / 1024).toFixed(0)} KiB payloads; child ${cost.childPayloadBytes} B`,
+          });
+        }
+        console.error(
+          `${name}: ${rate.toFixed(1)} images/s, RSS ${rss.map((m) => m.toFixed(0)).join('/')} MB, child ${cost.childEvents} events`,
+        );
+      }
+    }
+  } finally {
+    await client.connection.close();
+    await server.stop();
+    await sim.close();
+  }
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  fs.writeFileSync(path.join(RESULTS, `${stamp}${quick ? '-quick' : ''}.json`), JSON.stringify(raw, null, 2) + '\n');
+  const table = [
+    `Measured ${String(raw.date).slice(0, 10)} on ${raw.cpus} cores, ${process.version}, dev server in memory, simulator on loopback${quick ? ' (--quick)' : ''}.`,
+    '',
+    '| case | metric | value | goal |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.case} | ${r.metric} | ${r.value} | ${r.goal ?? ''} |`),
+  ].join('\n');
+  fs.writeFileSync(path.join(RESULTS, quick ? 'latest-quick.md' : 'latest.md'), table + '\n');
+  if (!quick) {
+    const readme = fs.readFileSync(README, 'utf8');
+    const start = '<!-- bench:start -->';
+    const end = '<!-- bench:end -->';
+    if (readme.includes(start)) {
+      fs.writeFileSync(README, readme.replace(new RegExp(`${start}[\\s\\S]*${end}`), `${start}\n${table}\n${end}`));
+    }
+  }
+  console.log(table);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
