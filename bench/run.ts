@@ -1,5 +1,6 @@
 // `npm run bench [-- --quick]`: imagebatch against a p-limit baseline on the simulator and a real dev server.
 // Writes bench/results/<stamp>.json and bench/results/latest.md, and puts the table into README.md.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { providersFromEnv } from '../src/providers';
@@ -191,6 +192,10 @@ async function main() {
     const end = '<!-- bench:end -->';
     if (readme.includes(start)) {
       fs.writeFileSync(README, readme.replace(new RegExp(`${start}[\\s\\S]*${end}`), `${start}\n${table}\n${end}`));
+      // The README is checked by Prettier in `npm test`: keep the new table in its format.
+      spawnSync(process.execPath, [path.join(ROOT, 'node_modules/prettier/bin/prettier.cjs'), '--write', README], {
+        stdio: 'inherit',
+      });
     }
   }
   console.log(table);
