@@ -69,6 +69,8 @@ describe('imagebatch run', () => {
   });
 
   it('takes settings from flags over env over config.json', async () => {
+    // Long enough that every image the cap allows is in flight at the provider at once.
+    sim.setKnobs({ latencyMs: 1500 });
     const cwd = fs.mkdtempSync(path.join(dir, 'cfg-'));
     fs.writeFileSync(
       path.join(cwd, 'config.json'),
@@ -99,6 +101,7 @@ describe('imagebatch run', () => {
     );
     expect(r3.code).toBe(0);
     expect(sim.stats().maxInFlight).toBe(2);
+    sim.setKnobs({ latencyMs: 100 });
   });
 
   it('detaches on a second Ctrl-C and leaves the batch running on the server', async () => {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
+import type { Client } from '@temporalio/client';
 import type { Manifest } from '../../src/activities/batch';
 import type { SimulatorStats } from '../../src/providers/simulator/server';
 import type { ImageItem } from '../../src/shared/types';
@@ -36,4 +37,38 @@ export function expectOutputsIntact(outDir: string, stats: SimulatorStats): Mani
     if (!e.skipped) expect(stats.served[e.providerTaskId!]).toBe(sha);
   }
   return m;
+}
+
+/**
+ * Every child the batch ever started, read from the histories of all its runs (newest back to the first):
+ * unlike visibility (list queries), histories are strongly consistent.
+ */
+export async function childrenOf(client: Client, batchWorkflowId: string): Promise<string[]> {
+  const ids = new Set<string>();
+  let runId: string | undefined = (await client.workflow.getHandle(batchWorkflowId).describe()).runId;
+  while (runId) {
+    const history = await client.workflow.getHandle(batchWorkflowId, runId).fetchHistory();
+    runId = undefined;
+    for (const e of history.events ?? []) {
+      const started = e.workflowExecutionStartedEventAttributes;
+      if (started) runId = started.continuedExecutionRunId || undefined;
+      const child = e.startChildWorkflowExecutionInitiatedEventAttributes;
+      if (child?.workflowId) ids.add(child.workflowId);
+    }
+  }
+  return [...ids];
+}
+
+/**
+ * How each child of the batch ended, once it has ended. A child reports to the batch just before it closes, so
+ * right after the batch's result a child may still be closing: wait for each one rather than read visibility.
+ */
+export async function childOutcomes(client: Client, batchWorkflowId: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const id of await childrenOf(client, batchWorkflowId)) {
+    const handle = client.workflow.getHandle(id);
+    await handle.result().catch(() => undefined);
+    out[id] = (await handle.describe()).status.name;
+  }
+  return out;
 }

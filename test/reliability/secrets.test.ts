@@ -8,6 +8,7 @@ import { type ProviderSimulator, startSimulator } from '../../src/providers/simu
 import { cliEnv, runCli } from '../helpers/cli';
 import { closeConnections, testClient } from '../helpers/temporal';
 import { walk } from '../helpers/image-env';
+import { childrenOf } from '../helpers/batch';
 
 const SECRETS = {
   volcAccessKey: 'AKLTc2VjcmV0LWFjY2Vzcy1rZXktaWQ',
@@ -72,8 +73,7 @@ describe('secrets', () => {
     expect(r.stderr.length).toBeGreaterThan(1000); // the logs really were verbose
 
     const client = await testClient();
-    const ids = [`batch-${id}`];
-    for await (const wf of client.workflow.list({ query: `ImageBatchId="${id}"` })) ids.push(wf.workflowId);
+    const ids = [`batch-${id}`, ...(await childrenOf(client, `batch-${id}`))];
     expect(new Set(ids).size).toBe(5);
     for (const wid of new Set(ids)) {
       const history = historyToJSON(await client.workflow.getHandle(wid).fetchHistory());
