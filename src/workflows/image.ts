@@ -77,7 +77,11 @@ function setState(state: State) {
 async function report(reportTo: string | undefined, result: ImageResult): Promise<void> {
   if (!reportTo) return;
   try {
-    await getExternalWorkflowHandle(reportTo).signal(imageFinishedSignal, result);
+    // Not cancellable: a cancel that lands while the result is being reported would cancel the signal, and the
+    // batch would wait for this item forever.
+    await CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(reportTo).signal(imageFinishedSignal, result),
+    );
   } catch {
     // The batch has closed (finished or terminated): nobody is left to tell.
   }
