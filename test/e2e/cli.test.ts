@@ -1,5 +1,5 @@
 // The CLI as a process: exit codes, --json, settings, Ctrl-C detach, retry of a finished batch.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,10 +13,14 @@ let dir: string;
 let n = 0;
 const EXAMPLE = path.resolve(__dirname, '../../examples/items.jsonl');
 
+/** The knobs every test starts from; a test that changes them needs not put them back. */
+const BASE_KNOBS = { latencyMs: 100, moderationWords: ['unlucky', 'bloody'] };
+
 beforeAll(async () => {
-  sim = await startSimulator({ latencyMs: 100, moderationWords: ['unlucky', 'bloody'] });
+  sim = await startSimulator(BASE_KNOBS);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ib-cli-'));
 });
+beforeEach(() => sim.setKnobs(BASE_KNOBS));
 afterAll(async () => {
   await sim.close();
   await closeConnections();
@@ -101,7 +105,6 @@ describe('imagebatch run', () => {
     );
     expect(r3.code).toBe(0);
     expect(sim.stats().maxInFlight).toBe(2);
-    sim.setKnobs({ latencyMs: 100 });
   });
 
   it('detaches on a second Ctrl-C and leaves the batch running on the server', async () => {
@@ -115,7 +118,6 @@ describe('imagebatch run', () => {
     await waitFor(() => /Ctrl-C again to detach/.test(child.output.stderr), 'the first Ctrl-C to be acknowledged');
     child.kill('SIGINT');
     const r = await child.done;
-    sim.setKnobs({ latencyMs: 100 });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`Detached from batch ${id}`));
     const client = await testClient();
@@ -137,7 +139,6 @@ describe('imagebatch run', () => {
     expect(first.code).toBe(1);
     sim.setKnobs({ moderationWords: [] });
     const again = await runCli(['retry', id, '--json'], { env: simEnv() });
-    sim.setKnobs({ moderationWords: ['unlucky', 'bloody'] });
     expect(again.code).toBe(0);
     const doc = JSON.parse(again.stdout);
     expect(doc.batchId).toBe(`${id}-r1`);

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Manifest } from '../../src/activities/batch';
 import type { SimulatorStats } from '../../src/providers/simulator/server';
 import type { ImageItem } from '../../src/shared/types';
@@ -47,7 +47,9 @@ export async function childrenOf(client: Client, batchWorkflowId: string): Promi
   const ids = new Set<string>();
   let runId: string | undefined = (await client.workflow.getHandle(batchWorkflowId).describe()).runId;
   while (runId) {
-    const history = await client.workflow.getHandle(batchWorkflowId, runId).fetchHistory();
+    const history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> = await client.workflow
+      .getHandle(batchWorkflowId, runId)
+      .fetchHistory();
     runId = undefined;
     for (const e of history.events ?? []) {
       const started = e.workflowExecutionStartedEventAttributes;

@@ -16,10 +16,9 @@ import {
 } from '../../src/shared/messages';
 import type { BatchInput, BatchProgress } from '../../src/shared/batch-types';
 import type { ImageItem } from '../../src/shared/types';
-import type { Manifest } from '../../src/activities/batch';
 import { FAST_POLICY, type ImageEnv, startImageEnv, waitFor } from '../helpers/image-env';
 import { closeConnections } from '../helpers/temporal';
-import { childOutcomes, childrenOf } from '../helpers/batch';
+import { childOutcomes, childrenOf, makeItems, readManifest } from '../helpers/batch';
 import { maybeRecordHistory } from '../helpers/histories';
 
 let env: ImageEnv;
@@ -37,13 +36,6 @@ beforeEach(() => {
   env.sim.reset();
   env.sim.setKnobs(BASE);
 });
-
-const items = (count: number, prefix: string, extra: (i: number) => Partial<ImageItem> = () => ({})): ImageItem[] =>
-  Array.from({ length: count }, (_, i) => ({
-    id: `${prefix}-${i + 1}`,
-    prompt: `${prefix} picture number ${i + 1}`,
-    ...extra(i + 1),
-  }));
 
 async function startBatch(list: ImageItem[], o: Partial<BatchInput> = {}) {
   const batchId = `b${++n}-${env.taskQueue.slice(-8)}`;
@@ -65,14 +57,12 @@ async function startBatch(list: ImageItem[], o: Partial<BatchInput> = {}) {
 }
 
 const progress = (h: { query: (q: typeof progressQuery) => Promise<BatchProgress> }) => h.query(progressQuery);
-const readManifest = (outDir: string) =>
-  JSON.parse(fs.readFileSync(path.join(outDir, 'manifest.json'), 'utf8')) as Manifest;
 
 describe('batchWorkflow', () => {
   it('keeps the provider at the concurrency cap, never above, and writes every image and the manifest', async () => {
     // Long enough that five tasks are at the provider together, however busy the machine is.
     env.sim.setKnobs({ latencyMs: 1000 });
-    const { handle, input } = await startBatch(items(24, 'cap'), { concurrency: 5 });
+    const { handle, input } = await startBatch(makeItems(24, 'cap'), { concurrency: 5 });
     const summary = await handle.result();
     expect(summary).toMatchObject({ total: 24, succeeded: 24, failed: 0, cancelled: 0, status: 'completed' });
     expect(env.sim.stats().maxInFlight).toBe(5);
@@ -89,7 +79,7 @@ describe('batchWorkflow', () => {
 
   it('takes setConcurrency up and down mid-batch', async () => {
     env.sim.setKnobs({ latencyMs: 1500 });
-    const { handle } = await startBatch(items(16, 'conc'), { concurrency: 2 });
+    const { handle } = await startBatch(makeItems(16, 'conc'), { concurrency: 2 });
     await waitFor(() => env.sim.stats().submissions >= 2, 'the first submissions');
     expect(env.sim.stats().maxInFlight).toBeLessThanOrEqual(2);
     await handle.signal(setConcurrencySignal, 6);
@@ -106,7 +96,7 @@ describe('batchWorkflow', () => {
 
   it('pauses (in-flight ones finish, no new ones start) and resumes', async () => {
     env.sim.setKnobs({ latencyMs: 500 });
-    const { handle } = await startBatch(items(10, 'pause'), { concurrency: 2 });
+    const { handle } = await startBatch(makeItems(10, 'pause'), { concurrency: 2 });
     await waitFor(() => env.sim.stats().submissions >= 1, 'a submission');
     await handle.signal(pauseSignal);
     const paused = await waitFor(async () => {
@@ -126,7 +116,7 @@ describe('batchWorkflow', () => {
 
   it('cancels one running item and one queued item', async () => {
     env.sim.setKnobs({ latencyMs: 1500 });
-    const list = items(6, 'cancel-some');
+    const list = makeItems(6, 'cancel-some');
     const { handle, input } = await startBatch(list, { concurrency: 2 });
     await waitFor(() => env.sim.stats().submissionsByPrompt[list[0].prompt], 'item 1 submitted');
     await handle.signal(cancelSignal, { itemIds: ['cancel-some-1', 'cancel-some-6'] });
@@ -141,7 +131,7 @@ describe('batchWorkflow', () => {
 
   it('cancels the whole batch by signal: in-flight children cancelled, nothing new submitted', async () => {
     env.sim.setKnobs({ latencyMs: 60_000 });
-    const { handle, input } = await startBatch(items(10, 'cancel-all'), { concurrency: 3 });
+    const { handle, input } = await startBatch(makeItems(10, 'cancel-all'), { concurrency: 3 });
     await waitFor(() => env.sim.stats().submissions === 3, 'three submissions');
     await handle.signal(cancelSignal, {});
     const summary = await handle.result();
@@ -158,7 +148,7 @@ describe('batchWorkflow', () => {
 
   it('ends as cancelled when the workflow itself is cancelled, cancelling its children', async () => {
     env.sim.setKnobs({ latencyMs: 60_000 });
-    const { handle, input } = await startBatch(items(5, 'wf-cancel'), { concurrency: 2 });
+    const { handle, input } = await startBatch(makeItems(5, 'wf-cancel'), { concurrency: 2 });
     await waitFor(() => env.sim.stats().submissions === 2, 'two submissions');
     await handle.cancel();
     const err = await handle.result().catch((e: unknown) => e);
@@ -169,7 +159,7 @@ describe('batchWorkflow', () => {
 
   it('retries failed items once the provider stops failing them', async () => {
     const list = [
-      ...items(3, 'doomed', () => ({ policy: { simplifications: 0 } })),
+      ...makeItems(3, 'doomed', () => ({ policy: { simplifications: 0 } })),
       // One slow item keeps the batch running while the others fail and are retried.
       { id: 'keeper', prompt: 'the keeper', policy: { expectedLatencyMs: 120_000 } },
     ];
@@ -196,7 +186,7 @@ describe('batchWorkflow', () => {
 
   it('continues as new over a few hundred items paged from a file, losing and repeating nothing', async () => {
     env.sim.setKnobs({ latencyMs: 0 });
-    const list = items(300, 'can');
+    const list = makeItems(300, 'can');
     const fileDir = path.join(env.outDir, 'items');
     fs.mkdirSync(fileDir, { recursive: true });
     const file = path.join(fileDir, 'can.jsonl');
