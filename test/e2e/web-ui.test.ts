@@ -8,6 +8,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { batchWorkflow } from '../../src/workflows';
 import { FAST_POLICY, type ImageEnv, startImageEnv } from '../helpers/image-env';
 import { closeConnections } from '../helpers/temporal';
+import { ImageBatchId } from '../../src/shared/search-attributes';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let env: ImageEnv;
@@ -40,9 +41,7 @@ describe('Web UI', () => {
     const handle = await env.client.workflow.start(batchWorkflow, {
       taskQueue: env.taskQueue,
       workflowId: `batch-${batchId}`,
-      typedSearchAttributes: [
-        { key: (await import('../../src/shared/search-attributes')).ImageBatchId, value: batchId },
-      ],
+      typedSearchAttributes: [{ key: ImageBatchId, value: batchId }],
       args: [
         {
           batchId,

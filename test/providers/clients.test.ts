@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { request } from 'undici';
 import { PNG } from 'pngjs';
-import { DashscopeClient } from '../../src/providers/dashscope/client';
+import { buildDashscopeBody, DashscopeClient } from '../../src/providers/dashscope/client';
 import { VolcengineClient } from '../../src/providers/volcengine/client';
 import { type ImageProviderClient, ProviderError } from '../../src/providers/types';
 import { ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
@@ -210,7 +210,6 @@ describe('volcengine specifics', () => {
 
 describe('dashscope specifics', () => {
   it('always asks for one image, whatever params say', async () => {
-    const { buildDashscopeBody } = await import('../../src/providers/dashscope/client');
     const body = buildDashscopeBody({ prompt: 'x', width: 1024, height: 768, params: { n: 4, watermark: false } });
     expect(body.parameters).toEqual({ n: 1, size: '1024*768', watermark: false });
   });

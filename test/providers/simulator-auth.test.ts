@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { signRequest } from '../../src/providers/volcengine/signer';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
+import { renderPng } from '../../src/providers/simulator/png';
 
 let sim: ProviderSimulator;
 beforeAll(async () => {
@@ -59,7 +60,6 @@ describe('simulator signature check', () => {
   });
 
   it('renders the same PNG for the same prompt and seed, and another for another seed', async () => {
-    const { renderPng } = await import('../../src/providers/simulator/png');
     expect(renderPng('a', 1).equals(renderPng('a', 1))).toBe(true);
     expect(renderPng('a', 1).equals(renderPng('a', 2))).toBe(false);
   });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { cliEnv, runCli } from '../helpers/cli';
 import { closeConnections, testClient } from '../helpers/temporal';
+import { readItemsFile } from '../../src/client/items';
 
 let dir: string;
 beforeAll(() => {
@@ -180,7 +181,6 @@ describe('bad items files', () => {
   });
 
   it.each(GOOD)('accepts a file with a %s', async (_name, file, contents) => {
-    const { readItemsFile } = await import('../../src/client/items');
     const p = path.join(dir, file);
     fs.writeFileSync(p, contents);
     expect(readItemsFile(p).items.map((i) => i.prompt).length).toBeGreaterThan(0);

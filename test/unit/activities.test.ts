@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../src/activities';
 import { providersFromEnv } from '../../src/providers';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
+import type { SubmitImageOutput } from '../../src/shared/types';
 
 let sim: ProviderSimulator;
 let outDir: string;
@@ -34,7 +35,12 @@ async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
 
 async function submit(prompt: string) {
   const env = new MockActivityEnvironment();
-  const out = await env.run(acts.submitImage, { provider: 'dashscope', outDir, itemId: 'a', request: { prompt } });
+  const out: SubmitImageOutput = await env.run(acts.submitImage, {
+    provider: 'dashscope' as const,
+    outDir,
+    itemId: 'a',
+    request: { prompt },
+  });
   if ('existing' in out) throw new Error('unexpected existing');
   return { provider: 'dashscope' as const, ...out, outDir, itemId: 'a' };
 }
