@@ -54,10 +54,12 @@ function activitiesFor(policy: ImagePolicy) {
 }
 
 /** The failure's type for the decisions below: an ApplicationFailure type, or MaxWaitExceeded for timeouts. */
-function classify(err: unknown): { type: string; message: string } {
+export function classify(err: unknown): { type: string; message: string } {
   if (err instanceof ActivityFailure) {
-    if (err.cause instanceof TimeoutFailure) {
-      const last = err.cause.cause?.message;
+    // The max wait ran out. When the next retry would start past the deadline, the server stops there and
+    // reports the last attempt's failure (e.g. TaskPending) with retry state TIMEOUT instead of a TimeoutFailure.
+    if (err.cause instanceof TimeoutFailure || err.retryState === 'TIMEOUT') {
+      const last = err.cause instanceof TimeoutFailure ? err.cause.cause?.message : err.cause?.message;
       return {
         type: MAX_WAIT_EXCEEDED,
         message: `no result within the max wait${last ? ` (last error: ${last})` : ''}`,
