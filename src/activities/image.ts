@@ -12,6 +12,7 @@ import type {
 import { badImage, classified, taskPending, toFailure } from './failures';
 import { downloadImage, findExistingImage, ImageRejected, storeImage } from './image-files';
 import { loadReferenceImages } from './references';
+import { findJournaledTask, forgetTask, journalTask, type SubmitKey } from './task-journal';
 
 /**
  * Heartbeats every 2 s while an activity runs, so a worker that dies mid-call is noticed within the
@@ -39,24 +40,38 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
   async function submit(input: SubmitImageInput): Promise<SubmitImageOutput> {
     const existing = await findExistingImage(input);
     if (existing) return { existing };
-    return classified(async () => {
+    const info = activityInfo();
+    const { workflowId, runId } = info.workflowExecution ?? { workflowId: '', runId: '' };
+    const key: SubmitKey = { workflowId, runId, activityId: info.activityId };
+    if (info.attempt > 1) {
+      const journaled = await findJournaledTask(input.outDir, input.itemId, key);
+      if (journaled) {
+        log.info('resumed the task an earlier attempt submitted', { itemId: input.itemId, taskId: journaled.taskId });
+        return { taskId: journaled.taskId, model: journaled.model };
+      }
+    }
+    const { taskId, model } = await classified(async () => {
       let referenceImages;
       try {
         referenceImages = await loadReferenceImages(input.request.referenceImages);
       } catch (err) {
         throw invalidRequest((err as Error).message);
       }
-      const task = await providers[input.provider].submit({ ...input.request, referenceImages }, cancellationSignal());
-      log.info('submitted', { itemId: input.itemId, provider: input.provider, taskId: task.taskId });
-      return task;
+      return providers[input.provider].submit({ ...input.request, referenceImages }, cancellationSignal());
     });
+    await journalTask(input.outDir, input.itemId, { key, taskId, model, submittedAt: new Date().toISOString() });
+    log.info('submitted', { itemId: input.itemId, provider: input.provider, taskId });
+    return { taskId, model };
   }
 
   /** One poll. While the task runs it throws TaskPending, and the retry policy polls again. */
   async function collect(input: CollectImageInput): Promise<StoredImage> {
     // A previous attempt may have stored the file and died before reporting: the rename made it whole.
     const already = await findExistingImage(input);
-    if (already && activityInfo().attempt > 1) return already;
+    if (already && activityInfo().attempt > 1) {
+      await forgetTask(input.outDir, input.itemId);
+      return already;
+    }
     const status = await classified(() => providers[input.provider].status(input, cancellationSignal()));
     if (status.state === 'failed') throw toFailure(status.error);
     if (status.state !== 'done') throw taskPending(input.taskId, status.state);
@@ -66,7 +81,9 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
         'base64' in ref
           ? Buffer.from(ref.base64, 'base64')
           : await downloadImage(ref.url, maxImageBytes, cancellationSignal());
-      return await storeImage(input, data, maxImageBytes);
+      const stored = await storeImage(input, data, maxImageBytes);
+      await forgetTask(input.outDir, input.itemId);
+      return stored;
     } catch (err) {
       if (err instanceof ImageRejected) throw badImage(`task ${input.taskId}: ${err.message}`);
       // A cut connection: the next attempt polls again and downloads again.

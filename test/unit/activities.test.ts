@@ -33,8 +33,11 @@ async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
   return err as ApplicationFailure;
 }
 
-async function submit(prompt: string) {
-  const env = new MockActivityEnvironment();
+/** The folder's files but the batch's own state folder. */
+const images = () => fs.readdirSync(outDir).filter((f) => f !== '.imagebatch');
+const journal = () => fs.readdirSync(path.join(outDir, '.imagebatch', 'tasks'));
+
+async function submit(prompt: string, env = new MockActivityEnvironment()) {
   const out: SubmitImageOutput = await env.run(acts.submitImage, {
     provider: 'dashscope' as const,
     outDir,
@@ -79,7 +82,7 @@ describe('collectImage', () => {
       const f = await failure(new MockActivityEnvironment().run(acts.collectImage, task));
       expect(f.type).toBe(type);
       expect(f.nonRetryable).toBe(nonRetryable);
-      expect(fs.readdirSync(outDir)).toEqual([]);
+      expect(images()).toEqual([]);
     },
   );
 
@@ -88,6 +91,35 @@ describe('collectImage', () => {
     const first = await new MockActivityEnvironment().run(acts.collectImage, task);
     const second = await new MockActivityEnvironment({ attempt: 2 }).run(acts.collectImage, task);
     expect(second).toEqual(first);
-    expect(fs.readdirSync(outDir)).toEqual(['a.png']);
+    expect(images()).toEqual(['a.png']);
+  });
+});
+
+describe('submitImage', () => {
+  const scheduled = (activityId: string, attempt: number) =>
+    new MockActivityEnvironment({ activityId, attempt, workflowExecution: { workflowId: 'image-a', runId: 'run-1' } });
+
+  it('resumes the task an attempt that died before reporting had submitted, instead of paying for another', async () => {
+    const before = sim.stats().submissions;
+    const first = await submit('submitted once', scheduled('3', 1));
+    const retried = await submit('submitted once', scheduled('3', 2));
+    expect(retried.taskId).toBe(first.taskId);
+    expect(sim.stats().submissions - before).toBe(1);
+    expect(journal()).toEqual(['a.json']);
+  });
+
+  it('submits anew when the workflow schedules another submit for the item', async () => {
+    const before = sim.stats().submissions;
+    const first = await submit('resubmitted', scheduled('3', 1));
+    const again = await submit('resubmitted', scheduled('7', 2));
+    expect(again.taskId).not.toBe(first.taskId);
+    expect(sim.stats().submissions - before).toBe(2);
+  });
+
+  it('forgets the task once its image is on disk', async () => {
+    const task = await submit('forgotten', scheduled('3', 1));
+    await new MockActivityEnvironment().run(acts.collectImage, task);
+    expect(journal()).toEqual([]);
+    expect(images()).toEqual(['a.png']);
   });
 });
