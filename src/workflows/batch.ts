@@ -3,7 +3,10 @@
 // batch's workflow id, which reaches whichever run is current.
 import {
   allHandlersFinished,
+  ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
+  ChildWorkflowFailure,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
@@ -13,6 +16,8 @@ import {
   proxyActivities,
   setHandler,
   startChild,
+  TerminatedFailure,
+  TimeoutFailure,
   upsertSearchAttributes,
   WorkflowIdReusePolicy,
   workflowInfo,
@@ -44,6 +49,27 @@ const FLUSH_EVERY = 100;
 /** Children started in one workflow task at most, to keep each task short. */
 const START_BURST = 100;
 const RECENT_FAILURES = 20;
+
+/** The ImageResult a child closed with: its return value, or the details of its ImageFailed failure. */
+function childResult(outcome: unknown): ImageResult | undefined {
+  if (outcome instanceof ChildWorkflowFailure) {
+    const cause = outcome.cause;
+    if (cause instanceof ApplicationFailure && cause.type === 'ImageFailed') return cause.details?.[0] as ImageResult;
+    return undefined;
+  }
+  if (outcome instanceof Error) return undefined;
+  return outcome as ImageResult;
+}
+
+function describeClose(outcome: unknown): string {
+  if (outcome instanceof ChildWorkflowFailure) {
+    if (outcome.cause instanceof TerminatedFailure) return 'terminated';
+    if (outcome.cause instanceof TimeoutFailure) return 'timed out';
+    if (outcome.cause instanceof CancelledFailure) return 'cancelled';
+    return outcome.cause?.message ?? outcome.message;
+  }
+  return outcome instanceof Error ? outcome.message : 'no result';
+}
 
 function initialState(input: BatchInput): BatchState {
   return {
@@ -100,7 +126,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
         .catch(() => undefined);
   };
 
-  setHandler(imageFinishedSignal, (r) => {
+  const settle = (r: ImageResult) => {
     if (!(r.itemId in s.inFlight)) return; // a late or repeated report
     delete s.inFlight[r.itemId];
     s.counts[r.status]++;
@@ -113,7 +139,29 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     }
     record(r);
     touch();
-  });
+  };
+  setHandler(imageFinishedSignal, settle);
+
+  /**
+   * A child that closed without reporting (terminated or timed out from the Web UI or the CLI) would leave the
+   * batch waiting for ever: its close settles the item instead. A child that reported was settled by its signal,
+   * which this run sees first, so for those (and in every recorded history) this does nothing.
+   */
+  const settleUnreported = (item: ImageItem, provider: ImageResult['provider'], childId: string, outcome: unknown) => {
+    if (s.inFlight[item.id] !== childId) return;
+    const reported = childResult(outcome);
+    settle(
+      reported ?? {
+        itemId: item.id,
+        status: isCancellation(outcome) ? 'cancelled' : 'failed',
+        provider,
+        attempts: 0,
+        prompts: [item.prompt],
+        error: `its workflow ${childId} closed without a result: ${describeClose(outcome)}`,
+        errorType: 'ChildClosed',
+      },
+    );
+  };
 
   setHandler(cancelSignal, ({ itemIds } = {}) => {
     if (!itemIds?.length) {
@@ -232,7 +280,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     const provider = item.provider ?? input.provider;
     s.inFlight[item.id] = childId;
     try {
-      await startChild(imageWorkflow, {
+      const child = await startChild(imageWorkflow, {
         workflowId: childId,
         args: [
           {
@@ -253,6 +301,10 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
         ],
         staticSummary: `${item.id}: ${item.prompt.slice(0, 80)}`,
       });
+      child.result().then(
+        (r) => settleUnreported(item, provider, childId, r),
+        (err: unknown) => settleUnreported(item, provider, childId, err),
+      );
     } catch (err) {
       // Already running under that id (a start whose result this run never saw): it will report by signal.
       if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') return;

@@ -157,6 +157,22 @@ describe('batchWorkflow', () => {
     expect(readManifest(input.outDir).counts.cancelled).toBe(5);
   });
 
+  it('settles an item whose child was terminated by hand instead of waiting for it for ever', async () => {
+    env.sim.setKnobs({ latencyMs: 60_000 });
+    const list = makeItems(3, 'terminated');
+    const { handle, input } = await startBatch(list, { concurrency: 3 });
+    await waitFor(() => env.sim.stats().submissions === 3, 'three submissions');
+    const wf = `batch-${input.batchId}`;
+    await env.client.workflow.getHandle(`${wf}/terminated-2`).terminate('by hand');
+    await handle.signal(cancelSignal, { itemIds: ['terminated-1', 'terminated-3'] });
+    const summary = await handle.result();
+    expect(summary).toMatchObject({ status: 'completed', succeeded: 0, failed: 1, cancelled: 2 });
+    const lost = readManifest(input.outDir).items.find((e) => e.id === 'terminated-2');
+    expect(lost).toMatchObject({ status: 'failed', errorType: 'ChildClosed' });
+    expect(lost?.error).toContain('terminated');
+    await maybeRecordHistory(handle, 'batch-child-closed');
+  });
+
   it('retries failed items once the provider stops failing them', async () => {
     const list = [
       ...makeItems(3, 'doomed', () => ({ policy: { simplifications: 0 } })),

@@ -14,7 +14,14 @@ const recorded = fs
 describe('replay of recorded workflow histories', () => {
   it('has recorded histories to replay', () => {
     expect(recorded).toEqual(
-      expect.arrayContaining(['image-happy', 'image-simplified', 'image-resubmitted', 'batch-small', 'batch-signals']),
+      expect.arrayContaining([
+        'image-happy',
+        'image-simplified',
+        'image-resubmitted',
+        'batch-small',
+        'batch-signals',
+        'batch-child-closed',
+      ]),
     );
   });
 
