@@ -10,6 +10,8 @@ import type { ImageItem, ImageResult, ProviderKind } from '../shared/types';
 export const stateDir = (outDir: string) => path.join(outDir, '.imagebatch');
 export const resultsFile = (outDir: string) => path.join(stateDir(outDir), 'results.jsonl');
 export const manifestFile = (outDir: string) => path.join(outDir, 'manifest.json');
+/** The submitted-task journal (task-journal.ts). */
+export const tasksDir = (outDir: string) => path.join(stateDir(outDir), 'tasks');
 
 /** One parsed items file per worker process: paging a 100,000-item file must not re-read it per page. */
 let cached: { key: string; items: ImageItem[] } | undefined;
@@ -144,6 +146,9 @@ export function createBatchActivities() {
     await fs.promises.mkdir(input.outDir, { recursive: true });
     await fs.promises.writeFile(`${target}.tmp`, JSON.stringify(manifest, null, 2));
     await fs.promises.rename(`${target}.tmp`, target);
+    // Every item has reported: no submit is left to resume, so the journal goes (entries of cancelled or failed
+    // items would otherwise stay).
+    await fs.promises.rm(tasksDir(input.outDir), { recursive: true, force: true });
     return target;
   }
 

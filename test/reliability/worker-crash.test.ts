@@ -63,5 +63,7 @@ describe('worker crashes', () => {
     expect(stats.submissions - 100).toBeLessThanOrEqual(3);
     const m = expectOutputsIntact(outDir, stats);
     expect(m.items).toHaveLength(100);
+    // The submitted-task journal is gone with the batch.
+    expect(fs.existsSync(path.join(outDir, '.imagebatch', 'tasks'))).toBe(false);
   });
 });
