@@ -8,6 +8,7 @@ import { startSimulator } from '../src/providers/simulator/server';
 import type { ImagePolicy } from '../src/shared/types';
 import { runBaseline } from './baseline';
 import { benchItems, historyCost, ROOT, runBatch, startServer, startWorkerProcess, tmpOut } from './harness';
+import { measureServerFloor } from './server-floor';
 
 const quick = process.argv.includes('--quick');
 const RESULTS = path.join(ROOT, 'bench/results');
@@ -169,6 +170,19 @@ async function main() {
           `${name}: ${rate.toFixed(1)} images/s, RSS ${rss.map((m) => m.toFixed(0)).join('/')} MB, child ${cost.childEvents} events`,
         );
       }
+    }
+
+    // --- the server's own ceiling here: the smallest workflows, no imagebatch code ------------------------------
+    const floorCount = quick ? 300 : 1000;
+    for (const f of await measureServerFloor(client, server.address, queue(), floorCount)) {
+      const name = `server floor N=${floorCount} C=50, ${f.workflow}`;
+      raw[name] = f;
+      rows.push({
+        case: name,
+        metric: 'workflows/s',
+        value: `${f.perSecond.toFixed(1)} (${f.count} in ${f.seconds.toFixed(1)} s)`,
+      });
+      console.error(`${name}: ${f.perSecond.toFixed(1)} workflows/s`);
     }
   } finally {
     await client.connection.close();
