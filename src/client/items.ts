@@ -52,7 +52,8 @@ function splitLines(text: string): string[] {
 
 function rawEntries(file: string, text: string, problems: string[]): RawEntry[] {
   const ext = path.extname(file).toLowerCase();
-  const base = path.basename(file);
+  // The path as the user gave it, so `file:line` opens in an editor and two files of one name are told apart.
+  const base = file;
   const out: RawEntry[] = [];
   if (ext === '.json') {
     let value: unknown;
@@ -128,7 +129,7 @@ export interface ParsedItems {
 
 /** Reads and validates; throws ItemsFileError with every problem. Reference image paths become absolute. */
 export function readItemsFile(file: string): ParsedItems {
-  const base = path.basename(file);
+  const base = file;
   const ext = path.extname(file).toLowerCase();
   if (!['.jsonl', '.ndjson', '.json', '.txt'].includes(ext)) {
     throw new ItemsFileError([`${base}: unsupported file type '${ext || '(none)'}': use .jsonl, .json or .txt`]);
@@ -181,8 +182,8 @@ export function readItemsFile(file: string): ParsedItems {
     }
     const item = { ...parsed.data, id: parsed.data.id ?? e.defaultId } as ImageItem;
     const dup = seen.get(item.id);
-    if (dup) problems.push(`${e.where}: id: '${item.id}' is used already (at ${dup})`);
-    seen.set(item.id, e.where);
+    if (dup) problems.push(`${e.where}: id: '${item.id}' is used already (at line ${dup})`);
+    seen.set(item.id, e.where.slice(base.length + 1));
     if (item.referenceImages) {
       item.referenceImages = item.referenceImages.map((ref, k) => {
         if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref)) {

@@ -37,7 +37,7 @@ const FILES: [string, string, string | Buffer, RegExp][] = [
     'duplicate ids',
     'i.jsonl',
     `${line({ id: 'x', prompt: 'a' })}\n${line({ id: 'x', prompt: 'b' })}\n`,
-    /i\.jsonl:2: id: 'x' is used already \(at i\.jsonl:1\)/,
+    /i\.jsonl:2: id: 'x' is used already \(at line 1\)/,
   ],
   [
     'duplicate default ids',
@@ -164,6 +164,8 @@ describe('bad items files', () => {
     const r = await runCli(['run', p, '--out', path.join(dir, 'out'), '--batch-id', batchId], { env: cliEnv() });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+    // The file is named as it was given, not by its base name.
+    expect(r.stderr).toContain(`${p}:`);
     expect(r.stderr).toMatch(/nothing was started|imagebatch:/);
     expect(r.stdout).toBe('');
     await expectNothingStarted(batchId);
