@@ -2,8 +2,10 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, getClient } from '@temporalio/activity';
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { ItemsSource } from '../shared/batch-types';
+import { ImageProvider } from '../shared/search-attributes';
 import type { ImageItem, ImageResult, ProviderKind } from '../shared/types';
 
 /** Where a batch keeps its own files, beside its images. */
@@ -35,6 +37,8 @@ async function readItemsFile(file: string, sha256: string): Promise<ImageItem[]>
   cached = { key, items };
   return items;
 }
+
+const CLOSED: string[] = ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'];
 
 export interface ResultRecord extends ImageResult {
   /** Workflow time of the report and its order in the batch, so the latest record per item wins. */
@@ -152,5 +156,43 @@ export function createBatchActivities() {
     return target;
   }
 
-  return { loadItemsPage, loadItemsById, recordResults, writeManifest };
+  /**
+   * The results of those children that have closed: what they returned or failed with, or a ChildClosed failure for
+   * one that was terminated or timed out. A batch run cannot await the children an earlier run started.
+   */
+  async function closedChildren(input: { children: { itemId: string; childId: string }[] }): Promise<ImageResult[]> {
+    const client = getClient();
+    const out: ImageResult[] = [];
+    for (const { itemId, childId } of input.children) {
+      const handle = client.workflow.getHandle(childId);
+      const described = await handle.describe().catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return undefined; // closed long ago, gone with the retention
+        throw err;
+      });
+      const status = described?.status.name ?? 'NOT FOUND';
+      if (described && !CLOSED.includes(status)) continue;
+      try {
+        if (!described) throw new Error('not found');
+        out.push((await handle.result()) as ImageResult);
+      } catch (err) {
+        const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+        if (cause instanceof ApplicationFailure && cause.type === 'ImageFailed' && cause.details?.[0]) {
+          out.push(cause.details[0] as ImageResult);
+          continue;
+        }
+        out.push({
+          itemId,
+          status: status === 'CANCELLED' ? 'cancelled' : 'failed',
+          provider: (described?.typedSearchAttributes.get(ImageProvider) ?? 'volcengine') as ProviderKind,
+          attempts: 0,
+          prompts: [],
+          error: `its workflow ${childId} closed without a result: ${status.toLowerCase().replace('_', ' ')}`,
+          errorType: 'ChildClosed',
+        });
+      }
+    }
+    return out;
+  }
+
+  return { loadItemsPage, loadItemsById, recordResults, writeManifest, closedChildren };
 }

@@ -20,6 +20,8 @@ export interface BatchInput {
   retryOf?: string;
   /** Tests force continue-as-new after this many history events; otherwise Temporal's suggestion decides. */
   continueAsNewAfterEvents?: number;
+  /** How often a run looks for children an earlier run started that closed without reporting (default 5 min). */
+  childCheckIntervalMs?: number;
   /** Carried across continue-as-new. */
   state?: BatchState;
 }

@@ -15,6 +15,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  sleep,
   startChild,
   TerminatedFailure,
   TimeoutFailure,
@@ -39,7 +40,7 @@ import { ImageBatchId, ImageProvider, ImageState } from '../shared/search-attrib
 import type { ImageItem, ImageResult } from '../shared/types';
 import { imageWorkflow } from './image';
 
-const { loadItemsPage, loadItemsById, recordResults, writeManifest } = proxyActivities<Activities>({
+const { loadItemsPage, loadItemsById, recordResults, writeManifest, closedChildren } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['ItemsFileChanged'] },
 });
@@ -49,6 +50,7 @@ const FLUSH_EVERY = 100;
 /** Children started in one workflow task at most, to keep each task short. */
 const START_BURST = 100;
 const RECENT_FAILURES = 20;
+const CHILD_CHECK_INTERVAL_MS = 5 * 60_000;
 
 /** The ImageResult a child closed with: its return value, or the details of its ImageFailed failure. */
 function childResult(outcome: unknown): ImageResult | undefined {
@@ -162,6 +164,26 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
       },
     );
   };
+
+  /**
+   * Children an earlier run started cannot be awaited by this one: now and then ask the server which of them have
+   * closed, and settle those that never reported. Patched: recorded runs that inherited children had no such timer.
+   */
+  const inherited = Object.entries(s.inFlight);
+  async function watchInheritedChildren(): Promise<void> {
+    for (;;) {
+      await sleep(input.childCheckIntervalMs ?? CHILD_CHECK_INTERVAL_MS);
+      const open = inherited.filter(([itemId, childId]) => s.inFlight[itemId] === childId);
+      if (!open.length) return;
+      const closed = await closedChildren({ children: open.map(([itemId, childId]) => ({ itemId, childId })) });
+      for (const r of closed)
+        if (open.some(([itemId, childId]) => itemId === r.itemId && s.inFlight[itemId] === childId)) settle(r);
+    }
+  }
+  if (inherited.length && patched('watch-inherited-children')) {
+    // Ends with the run; a cancellation of the batch cancels its timer, which needs no handling here.
+    watchInheritedChildren().catch(() => undefined);
+  }
 
   setHandler(cancelSignal, ({ itemIds } = {}) => {
     if (!itemIds?.length) {

@@ -1,4 +1,5 @@
-// Signals at bad moments: cancel while the batch continues-as-new, retry of an item that is still running.
+// Signals at bad moments: cancel while the batch continues-as-new, retry of an item that is still running, a child
+// terminated by hand after the run that started it continued as new.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { batchWorkflow } from '../../src/workflows';
@@ -58,6 +59,23 @@ describe('signals at bad moments', () => {
     expect(summary.cancelled).toBeGreaterThan(0);
     expect(await leftOver(batchId)).toEqual([]);
     expect(readManifest(outDir).items).toHaveLength(80);
+  });
+
+  it('a child an earlier run started, terminated by hand: a later run settles it as failed', async () => {
+    const items: ImageItem[] = [
+      { id: 'slow', prompt: 'a slow one', policy: { expectedLatencyMs: 300_000, maxWaitMs: 600_000 } },
+      ...makeItems(30, 'around'),
+    ];
+    const { handle, batchId, outDir } = await start(items, { continueAsNewAfterEvents: 60, childCheckIntervalMs: 500 });
+    await waitFor(async () => (await handle.query(progressQuery)).runs >= 2, 'a continue-as-new run', 60_000);
+    await env.client.workflow.getHandle(`batch-${batchId}/slow`).terminate('by hand');
+    const summary = await handle.result();
+    expect(summary).toMatchObject({ status: 'completed', succeeded: 30, failed: 1 });
+    const slow = readManifest(outDir).items.find((e) => e.id === 'slow');
+    expect(slow).toMatchObject({ status: 'failed', errorType: 'ChildClosed' });
+    expect(slow?.error).toContain('terminated');
+    // The run that settled it: the last one, or an earlier one if the batch continued as new after that.
+    await maybeRecordHistory(handle, 'batch-inherited-closed');
   });
 
   it('retry of an item that is still running is ignored: no second child, one image', async () => {
