@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ApplicationFailure, getClient } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { ItemsSource } from '../shared/batch-types';
+import { childClosedResult, failedImageResult } from '../shared/child-results';
 import { ImageProvider } from '../shared/search-attributes';
 import type { ImageItem, ImageResult, ProviderKind } from '../shared/types';
 
@@ -171,25 +172,23 @@ export function createBatchActivities() {
       });
       const status = described?.status.name ?? 'NOT FOUND';
       if (described && !CLOSED.includes(status)) continue;
-      try {
-        if (!described) throw new Error('not found');
-        out.push((await handle.result()) as ImageResult);
-      } catch (err) {
-        const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
-        if (cause instanceof ApplicationFailure && cause.type === 'ImageFailed' && cause.details?.[0]) {
-          out.push(cause.details[0] as ImageResult);
-          continue;
-        }
-        out.push({
-          itemId,
-          status: status === 'CANCELLED' ? 'cancelled' : 'failed',
-          provider: (described?.typedSearchAttributes.get(ImageProvider) ?? 'volcengine') as ProviderKind,
-          attempts: 0,
-          prompts: [],
-          error: `its workflow ${childId} closed without a result: ${status.toLowerCase().replace('_', ' ')}`,
-          errorType: 'ChildClosed',
-        });
-      }
+      const result = described
+        ? await handle.result().then(
+            (r) => r as ImageResult,
+            (err: unknown) => (err instanceof WorkflowFailedError ? failedImageResult(err.cause) : undefined),
+          )
+        : undefined;
+      out.push(
+        result ??
+          childClosedResult({
+            itemId,
+            provider: (described?.typedSearchAttributes.get(ImageProvider) ?? 'volcengine') as ProviderKind,
+            childId,
+            how: status.toLowerCase().replace('_', ' '),
+            cancelled: status === 'CANCELLED',
+            prompts: [],
+          }),
+      );
     }
     return out;
   }

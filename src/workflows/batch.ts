@@ -3,7 +3,6 @@
 // batch's workflow id, which reaches whichever run is current.
 import {
   allHandlersFinished,
-  ApplicationFailure,
   CancellationScope,
   CancelledFailure,
   ChildWorkflowFailure,
@@ -26,6 +25,7 @@ import {
 import type { Activities } from '../activities';
 import type { ResultRecord } from '../activities/batch';
 import type { BatchInput, BatchProgress, BatchState, BatchSummary } from '../shared/batch-types';
+import { childClosedResult, failedImageResult } from '../shared/child-results';
 import { MAX_CONCURRENCY } from '../shared/constants';
 import {
   cancelSignal,
@@ -54,13 +54,8 @@ const CHILD_CHECK_INTERVAL_MS = 5 * 60_000;
 
 /** The ImageResult a child closed with: its return value, or the details of its ImageFailed failure. */
 function childResult(outcome: unknown): ImageResult | undefined {
-  if (outcome instanceof ChildWorkflowFailure) {
-    const cause = outcome.cause;
-    if (cause instanceof ApplicationFailure && cause.type === 'ImageFailed') return cause.details?.[0] as ImageResult;
-    return undefined;
-  }
-  if (outcome instanceof Error) return undefined;
-  return outcome as ImageResult;
+  if (outcome instanceof ChildWorkflowFailure) return failedImageResult(outcome.cause);
+  return outcome instanceof Error ? undefined : (outcome as ImageResult);
 }
 
 function describeClose(outcome: unknown): string {
@@ -151,17 +146,16 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
    */
   const settleUnreported = (item: ImageItem, provider: ImageResult['provider'], childId: string, outcome: unknown) => {
     if (s.inFlight[item.id] !== childId) return;
-    const reported = childResult(outcome);
     settle(
-      reported ?? {
-        itemId: item.id,
-        status: isCancellation(outcome) ? 'cancelled' : 'failed',
-        provider,
-        attempts: 0,
-        prompts: [item.prompt],
-        error: `its workflow ${childId} closed without a result: ${describeClose(outcome)}`,
-        errorType: 'ChildClosed',
-      },
+      childResult(outcome) ??
+        childClosedResult({
+          itemId: item.id,
+          provider,
+          childId,
+          how: describeClose(outcome),
+          cancelled: isCancellation(outcome),
+          prompts: [item.prompt],
+        }),
     );
   };
 

@@ -15,6 +15,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { IMAGE_FAILED } from '../shared/child-results';
 import { ErrorType, NON_RETRYABLE_ERRORS } from '../shared/errors';
 import { imageFinishedSignal } from '../shared/messages';
 import { cleanPrompt, simplifyPrompt } from '../shared/prompt';
@@ -112,7 +113,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
     await report(input.reportTo, result);
     if (result.status === 'failed') {
       throw ApplicationFailure.create({
-        type: 'ImageFailed',
+        type: IMAGE_FAILED,
         message: result.error,
         nonRetryable: true,
         details: [result],
