@@ -175,7 +175,11 @@ export function createBatchActivities() {
       const result = described
         ? await handle.result().then(
             (r) => r as ImageResult,
-            (err: unknown) => (err instanceof WorkflowFailedError ? failedImageResult(err.cause) : undefined),
+            (err: unknown) => {
+              // Any other error is the call's, not the child's: the activity's retry asks again.
+              if (!(err instanceof WorkflowFailedError)) throw err;
+              return failedImageResult(err.cause);
+            },
           )
         : undefined;
       out.push(
