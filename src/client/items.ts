@@ -41,7 +41,8 @@ export function suggestField(name: string): string | undefined {
 }
 
 interface RawEntry {
-  where: string;
+  /** Where the item starts in the file, for messages. */
+  line: number;
   value: unknown;
   defaultId: string;
 }
@@ -52,24 +53,22 @@ function splitLines(text: string): string[] {
 
 function rawEntries(file: string, text: string, problems: string[]): RawEntry[] {
   const ext = path.extname(file).toLowerCase();
-  // The path as the user gave it, so `file:line` opens in an editor and two files of one name are told apart.
-  const base = file;
   const out: RawEntry[] = [];
   if (ext === '.json') {
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (err) {
-      problems.push(`${base}:1: not valid JSON: ${(err as Error).message}`);
+      problems.push(`${file}:1: not valid JSON: ${(err as Error).message}`);
       return out;
     }
     if (!Array.isArray(value)) {
-      problems.push(`${base}:1: expected a JSON array of items`);
+      problems.push(`${file}:1: expected a JSON array of items`);
       return out;
     }
     // Line of each element's start, for messages: the line where its top-level `{` or value begins.
     const starts = elementLines(text);
-    value.forEach((v, i) => out.push({ where: `${base}:${starts[i] ?? 1}`, value: v, defaultId: String(i + 1) }));
+    value.forEach((v, i) => out.push({ line: starts[i] ?? 1, value: v, defaultId: String(i + 1) }));
     return out;
   }
   const lines = splitLines(text);
@@ -77,17 +76,17 @@ function rawEntries(file: string, text: string, problems: string[]): RawEntry[] 
     const n = i + 1;
     if (!line.trim()) return;
     if (line.length > MAX_LINE_CHARS) {
-      problems.push(`${base}:${n}: line is ${line.length} characters, over the ${MAX_LINE_CHARS} limit`);
+      problems.push(`${file}:${n}: line is ${line.length} characters, over the ${MAX_LINE_CHARS} limit`);
       return;
     }
     if (ext === '.txt') {
-      out.push({ where: `${base}:${n}`, value: { prompt: line.trim() }, defaultId: String(n) });
+      out.push({ line: n, value: { prompt: line.trim() }, defaultId: String(n) });
       return;
     }
     try {
-      out.push({ where: `${base}:${n}`, value: JSON.parse(line), defaultId: String(n) });
+      out.push({ line: n, value: JSON.parse(line), defaultId: String(n) });
     } catch (err) {
-      problems.push(`${base}:${n}: not valid JSON: ${(err as Error).message}`);
+      problems.push(`${file}:${n}: not valid JSON: ${(err as Error).message}`);
     }
   });
   return out;
@@ -129,10 +128,9 @@ export interface ParsedItems {
 
 /** Reads and validates; throws ItemsFileError with every problem. Reference image paths become absolute. */
 export function readItemsFile(file: string): ParsedItems {
-  const base = file;
   const ext = path.extname(file).toLowerCase();
   if (!['.jsonl', '.ndjson', '.json', '.txt'].includes(ext)) {
-    throw new ItemsFileError([`${base}: unsupported file type '${ext || '(none)'}': use .jsonl, .json or .txt`]);
+    throw new ItemsFileError([`${file}: unsupported file type '${ext || '(none)'}': use .jsonl, .json or .txt`]);
   }
   let buf: Buffer;
   try {
@@ -142,23 +140,25 @@ export function readItemsFile(file: string): ParsedItems {
       `${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     ]);
   }
-  if (buf.includes(0)) throw new ItemsFileError([`${base}: is a binary file (it contains NUL bytes), not text`]);
+  if (buf.includes(0)) throw new ItemsFileError([`${file}: is a binary file (it contains NUL bytes), not text`]);
   let text = buf.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // BOM
   if (text.includes('\uFFFD')) {
     const n = text.slice(0, text.indexOf('\uFFFD')).split('\n').length;
-    throw new ItemsFileError([`${base}:${n}: is not valid UTF-8 text`]);
+    throw new ItemsFileError([`${file}:${n}: is not valid UTF-8 text`]);
   }
   const problems: string[] = [];
   const entries = rawEntries(file, text, problems);
-  if (!entries.length && !problems.length) problems.push(`${base}: has no items`);
-  if (entries.length > MAX_ITEMS) problems.push(`${base}: has ${entries.length} items, over the ${MAX_ITEMS} limit`);
+  if (!entries.length && !problems.length) problems.push(`${file}: has no items`);
+  if (entries.length > MAX_ITEMS) problems.push(`${file}: has ${entries.length} items, over the ${MAX_ITEMS} limit`);
   const dir = path.dirname(path.resolve(file));
   const items: ImageItem[] = [];
-  const seen = new Map<string, string>();
+  const seen = new Map<string, number>();
   for (const e of entries) {
+    // The path as the user gave it, so `file:line` opens in an editor and two files of one name are told apart.
+    const where = `${file}:${e.line}`;
     if (typeof e.value !== 'object' || e.value === null || Array.isArray(e.value)) {
-      problems.push(`${e.where}: expected an object with at least a "prompt"`);
+      problems.push(`${where}: expected an object with at least a "prompt"`);
       continue;
     }
     const parsed = ItemSchema.safeParse(e.value);
@@ -168,27 +168,27 @@ export function readItemsFile(file: string): ParsedItems {
           for (const key of issue.keys) {
             const hint = suggestField(key);
             problems.push(
-              `${e.where}: ${[...issue.path, key].join('.')}: unknown field${hint ? ` (did you mean '${hint}'?)` : ''}`,
+              `${where}: ${[...issue.path, key].join('.')}: unknown field${hint ? ` (did you mean '${hint}'?)` : ''}`,
             );
           }
         } else {
           const field = issue.path.join('.') || '(item)';
           const msg =
             issue.code === 'invalid_type' && issue.message.includes('undefined') ? 'is required' : issue.message;
-          problems.push(`${e.where}: ${field}: ${msg}`);
+          problems.push(`${where}: ${field}: ${msg}`);
         }
       }
       continue;
     }
     const item = { ...parsed.data, id: parsed.data.id ?? e.defaultId } as ImageItem;
     const dup = seen.get(item.id);
-    if (dup) problems.push(`${e.where}: id: '${item.id}' is used already (at line ${dup})`);
-    seen.set(item.id, e.where.slice(base.length + 1));
+    if (dup) problems.push(`${where}: id: '${item.id}' is used already (at line ${dup})`);
+    seen.set(item.id, e.line);
     if (item.referenceImages) {
       item.referenceImages = item.referenceImages.map((ref, k) => {
         if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref)) {
           if (!/^https?:\/\//i.test(ref))
-            problems.push(`${e.where}: referenceImages.${k}: only http(s) URLs or local files`);
+            problems.push(`${where}: referenceImages.${k}: only http(s) URLs or local files`);
           return ref;
         }
         const abs = path.resolve(dir, ref);
@@ -196,7 +196,7 @@ export function readItemsFile(file: string): ParsedItems {
           fs.accessSync(abs, fs.constants.R_OK);
           if (!fs.statSync(abs).isFile()) throw new Error('not a file');
         } catch {
-          problems.push(`${e.where}: referenceImages.${k}: cannot read '${ref}'`);
+          problems.push(`${where}: referenceImages.${k}: cannot read '${ref}'`);
         }
         return abs;
       });
