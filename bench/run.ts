@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick]`: imagebatch against a p-limit baseline on the simulator and a real dev server.
+// `npm run bench [-- --quick | --scale N]`: imagebatch against a p-limit baseline on the simulator and a real dev server.
 // Writes bench/results/<stamp>.json and bench/results/latest.md, and puts the table into README.md.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,9 +8,11 @@ import { startSimulator } from '../src/providers/simulator/server';
 import type { ImagePolicy } from '../src/shared/types';
 import { runBaseline } from './baseline';
 import { benchItems, historyCost, ROOT, runBatch, startServer, startWorkerProcess, tmpOut } from './harness';
+import { runScale, scaleTable } from './scale';
 import { measureServerFloor } from './server-floor';
 
 const quick = process.argv.includes('--quick');
+const scaleArg = process.argv.indexOf('--scale');
 const RESULTS = path.join(ROOT, 'bench/results');
 const README = path.join(ROOT, 'README.md');
 
@@ -21,7 +23,37 @@ interface Row {
   goal?: string;
 }
 
+/** Puts a table between the README's `<!-- name:start -->` and `<!-- name:end -->` markers. */
+function putInReadme(name: string, table: string): void {
+  const readme = fs.readFileSync(README, 'utf8');
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  if (!readme.includes(start)) return;
+  fs.writeFileSync(README, readme.replace(new RegExp(`${start}[\\s\\S]*${end}`), `${start}\n${table}\n${end}`));
+  // The README is checked by Prettier in `npm test`: keep the new table in its format.
+  spawnSync(process.execPath, [path.join(ROOT, 'node_modules/prettier/bin/prettier.cjs'), '--write', README], {
+    stdio: 'inherit',
+  });
+}
+
+async function scale(n: number) {
+  const date = new Date().toISOString();
+  const r = await runScale(n);
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const stamp = date.replace(/[:.]/g, '-');
+  fs.writeFileSync(path.join(RESULTS, `${stamp}-scale.json`), JSON.stringify({ date, ...r }, null, 2) + '\n');
+  const table = scaleTable(r, date);
+  fs.writeFileSync(path.join(RESULTS, 'latest-scale.md'), table + '\n');
+  putInReadme('bench-scale', table);
+  console.log(table);
+}
+
 async function main() {
+  if (scaleArg >= 0) {
+    const n = Number(process.argv[scaleArg + 1]);
+    if (!Number.isInteger(n) || n < 1) throw new Error('--scale wants a number of images, e.g. --scale 100000');
+    return scale(n);
+  }
   const rows: Row[] = [];
   const raw: Record<string, unknown> = {
     quick,
@@ -200,18 +232,7 @@ async function main() {
     ...rows.map((r) => `| ${r.case} | ${r.metric} | ${r.value} | ${r.goal ?? ''} |`),
   ].join('\n');
   fs.writeFileSync(path.join(RESULTS, quick ? 'latest-quick.md' : 'latest.md'), table + '\n');
-  if (!quick) {
-    const readme = fs.readFileSync(README, 'utf8');
-    const start = '<!-- bench:start -->';
-    const end = '<!-- bench:end -->';
-    if (readme.includes(start)) {
-      fs.writeFileSync(README, readme.replace(new RegExp(`${start}[\\s\\S]*${end}`), `${start}\n${table}\n${end}`));
-      // The README is checked by Prettier in `npm test`: keep the new table in its format.
-      spawnSync(process.execPath, [path.join(ROOT, 'node_modules/prettier/bin/prettier.cjs'), '--write', README], {
-        stdio: 'inherit',
-      });
-    }
-  }
+  if (!quick) putInReadme('bench', table);
   console.log(table);
 }
 
