@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { itemsSource } from '../src/client/batch-runner';
 import type { BatchInput, BatchSummary } from '../src/shared/batch-types';
+import { progressQuery } from '../src/shared/messages';
 import { ImageBatchId } from '../src/shared/search-attributes';
 import type { ImageItem, ImagePolicy } from '../src/shared/types';
 import { findTemporalCli } from '../src/temporal/find-cli';
@@ -93,6 +94,8 @@ export async function runBatch(
     concurrency: number;
     policy: ImagePolicy;
     outRoot: string;
+    /** Print the batch's progress to stderr this often (long runs). */
+    reportEveryMs?: number;
   },
 ): Promise<{ summary: BatchSummary; seconds: number }> {
   const outDir = path.join(o.outRoot, o.batchId);
@@ -111,8 +114,26 @@ export async function runBatch(
     args: [input],
     typedSearchAttributes: [{ key: ImageBatchId, value: o.batchId }],
   });
-  const summary = (await handle.result()) as BatchSummary;
-  return { summary, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  const report = o.reportEveryMs
+    ? setInterval(() => {
+        handle.query(progressQuery).then(
+          (p) => {
+            const done = p.succeeded + p.failed + p.cancelled;
+            console.error(
+              `${o.batchId}: ${done}/${p.total} done, ${(done / seconds()).toFixed(1)} images/s, run ${p.runs}`,
+            );
+          },
+          () => undefined, // between runs (continue-as-new) a query can fail; the next one will answer
+        );
+      }, o.reportEveryMs)
+    : undefined;
+  try {
+    const summary = (await handle.result()) as BatchSummary;
+    return { summary, seconds: seconds() };
+  } finally {
+    clearInterval(report);
+  }
 }
 
 export interface HistoryCost {

@@ -36,6 +36,7 @@ export async function runScale(n: number): Promise<ScaleResult> {
       concurrency: 50,
       policy: ZERO_LATENCY,
       outRoot: tmpOut('scale'),
+      reportEveryMs: 60_000,
     });
     const peakRssMb = worker.peakRssMb();
     await worker.stop();
