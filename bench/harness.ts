@@ -163,13 +163,19 @@ export async function historyCost(
   let events = 0;
   let maxPerRun = 0;
   let bytes = 0;
-  for await (const wf of client.workflow.list({ query: `WorkflowId="${workflowId}"` })) {
-    const history = await client.workflow.getHandle(workflowId, wf.runId).fetchHistory();
+  // Walk the chain of runs from the first, by each run's continue-as-new event: no visibility query, which
+  // the server may answer before it has indexed the last run.
+  const last = await client.workflow.getHandle(workflowId).fetchHistory();
+  let runId: string | undefined =
+    last.events?.[0]?.workflowExecutionStartedEventAttributes?.firstExecutionRunId ?? undefined;
+  while (runId) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const count = history.events?.length ?? 0;
     runs++;
     events += count;
     maxPerRun = Math.max(maxPerRun, count);
     bytes += payloadBytes(historyToJSON(history));
+    runId = history.events?.[count - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   const child = await client.workflow.getHandle(`${workflowId}/${sampleChild}`).fetchHistory();
   return {
