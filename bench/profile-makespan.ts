@@ -1,6 +1,6 @@
 // Where a makespan round goes: runs one imagebatch makespan case and breaks every image's chain into phases
 // from the event times the server recorded. Not part of `npm run bench`; run it after `npm run bench` compiled
-// the bench: `node .tmp/bench/bench/profile-makespan.js [N C L_ms]` (default 200 20 2000).
+// the bench: `node .tmp/bench/bench/profile-makespan.js [N C L_ms [worker flags...]]` (default 200 20 2000).
 import type { WorkflowHandle } from '@temporalio/client';
 import { startSimulator } from '../src/providers/simulator/server';
 import type { ImagePolicy } from '../src/shared/types';
@@ -33,7 +33,7 @@ async function main() {
     simplifications: 2,
   };
   try {
-    const worker = await startWorkerProcess(server.address, tq, sim.env());
+    const worker = await startWorkerProcess(server.address, tq, sim.env(), process.argv.slice(5));
     const r = await runBatch(client, {
       batchId: tq,
       items: benchItems(n, 'mk'),
