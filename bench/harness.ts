@@ -81,6 +81,24 @@ export const benchItems = (n: number, prefix: string): ImageItem[] =>
     height: 256,
   }));
 
+/** The policy of a makespan case: the timer waits the provider's fixed latency, then collect polls every 0.5 s. */
+export const makespanPolicy = (latencyMs: number): ImagePolicy => ({
+  pollIntervalMs: 500,
+  expectedLatencyMs: latencyMs,
+  maxWaitMs: 10 * latencyMs + 60_000,
+  retries: 3,
+  simplifications: 2,
+});
+
+/** The policy of the zero-latency (throughput and scale) cases. */
+export const ZERO_LATENCY: ImagePolicy = {
+  pollIntervalMs: 200,
+  expectedLatencyMs: 0,
+  maxWaitMs: 120_000,
+  retries: 3,
+  simplifications: 2,
+};
+
 export function tmpOut(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `ib-bench-${name}-`));
 }

@@ -3,8 +3,7 @@
 // the bench: `node .tmp/bench/bench/profile-makespan.js [N C L_ms [worker flags...]]` (default 200 20 2000).
 import type { WorkflowHandle } from '@temporalio/client';
 import { startSimulator } from '../src/providers/simulator/server';
-import type { ImagePolicy } from '../src/shared/types';
-import { benchItems, runBatch, startServer, startWorkerProcess, tmpOut } from './harness';
+import { benchItems, makespanPolicy, runBatch, startServer, startWorkerProcess, tmpOut } from './harness';
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 /** An event's kind, by the attributes it carries (no need for the proto enums). */
@@ -25,13 +24,6 @@ async function main() {
   const sim = await startSimulator({ latencyMs: l, moderationWords: [] });
   const { server, client } = await startServer({ dynamicConfig: { 'system.enableActivityEagerExecution': true } });
   const tq = `profile-${process.pid}`;
-  const policy: ImagePolicy = {
-    pollIntervalMs: 500,
-    expectedLatencyMs: l,
-    maxWaitMs: 10 * l + 60_000,
-    retries: 3,
-    simplifications: 2,
-  };
   try {
     const worker = await startWorkerProcess(server.address, tq, sim.env(), process.argv.slice(5));
     const r = await runBatch(client, {
@@ -39,7 +31,7 @@ async function main() {
       items: benchItems(n, 'mk'),
       taskQueue: tq,
       concurrency: c,
-      policy,
+      policy: makespanPolicy(l),
       outRoot: tmpOut('profile'),
     });
     const rss = worker.peakRssMb();

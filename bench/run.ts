@@ -5,9 +5,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { providersFromEnv } from '../src/providers';
 import { startSimulator } from '../src/providers/simulator/server';
-import type { ImagePolicy } from '../src/shared/types';
 import { runBaseline } from './baseline';
-import { benchItems, historyCost, ROOT, runBatch, startServer, startWorkerProcess, tmpOut } from './harness';
+import {
+  benchItems,
+  historyCost,
+  makespanPolicy,
+  ROOT,
+  runBatch,
+  startServer,
+  startWorkerProcess,
+  tmpOut,
+  ZERO_LATENCY,
+} from './harness';
 import { runScale, scaleTable } from './scale';
 import { measureServerFloor } from './server-floor';
 
@@ -78,13 +87,7 @@ async function main() {
         ];
     for (const { n, c, l } of makespanCases) {
       const name = `makespan N=${n} C=${c} L=${l / 1000}s`;
-      const policy: ImagePolicy = {
-        pollIntervalMs: 500,
-        expectedLatencyMs: l,
-        maxWaitMs: 10 * l + 60_000,
-        retries: 3,
-        simplifications: 2,
-      };
+      const policy = makespanPolicy(l);
       sim.reset();
       sim.setKnobs({ latencyMs: l });
       const tq = queue();
@@ -138,13 +141,6 @@ async function main() {
     // --- throughput at zero latency, concurrency 50; history cost; worker memory ------------------------------
     sim.setKnobs({ latencyMs: 0 });
     const sizes = quick ? [300] : [1000, 10000];
-    const zero: ImagePolicy = {
-      pollIntervalMs: 200,
-      expectedLatencyMs: 0,
-      maxWaitMs: 120_000,
-      retries: 3,
-      simplifications: 2,
-    };
     for (const n of sizes) {
       for (const workers of [1, 2]) {
         const name = `throughput N=${n} C=50 L=0, ${workers} worker${workers > 1 ? 's' : ''}`;
@@ -158,7 +154,7 @@ async function main() {
           items: benchItems(n, 'tp'),
           taskQueue: tq,
           concurrency: 50,
-          policy: zero,
+          policy: ZERO_LATENCY,
           outRoot: tmpOut('tp'),
         });
         const rss = procs.map((p) => p.peakRssMb());

@@ -2,8 +2,7 @@
 // largest batch completed and that no run of the batch's history grows with N. Kept out of the default run:
 // at the dev server's 13-14 images/s here, 10,000 images take 12 minutes and 100,000 about 2 hours.
 import { startSimulator } from '../src/providers/simulator/server';
-import type { ImagePolicy } from '../src/shared/types';
-import { benchItems, historyCost, runBatch, startServer, startWorkerProcess, tmpOut } from './harness';
+import { benchItems, historyCost, runBatch, startServer, startWorkerProcess, tmpOut, ZERO_LATENCY } from './harness';
 
 export interface ScaleResult {
   images: number;
@@ -14,14 +13,6 @@ export interface ScaleResult {
   submissions: number;
   cost: Awaited<ReturnType<typeof historyCost>>;
 }
-
-const ZERO_LATENCY: ImagePolicy = {
-  pollIntervalMs: 200,
-  expectedLatencyMs: 0,
-  maxWaitMs: 120_000,
-  retries: 3,
-  simplifications: 2,
-};
 
 export async function runScale(n: number): Promise<ScaleResult> {
   const sim = await startSimulator({ latencyMs: 0, moderationWords: [] });
