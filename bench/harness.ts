@@ -181,20 +181,18 @@ export async function historyCost(
   let events = 0;
   let maxPerRun = 0;
   let bytes = 0;
-  // Walk the chain of runs from the first, by each run's continue-as-new event: no visibility query, which
-  // the server may answer before it has indexed the last run.
-  const last = await client.workflow.getHandle(workflowId).fetchHistory();
-  let runId: string | undefined =
-    last.events?.[0]?.workflowExecutionStartedEventAttributes?.firstExecutionRunId ?? undefined;
-  while (runId) {
+  // Walk the chain of runs back from the last, by the run each one continued: no visibility query, which the
+  // server may answer before it has indexed the last run, and each run's history is fetched once.
+  let runId: string | undefined;
+  do {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const count = history.events?.length ?? 0;
     runs++;
     events += count;
     maxPerRun = Math.max(maxPerRun, count);
     bytes += payloadBytes(historyToJSON(history));
-    runId = history.events?.[count - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-  }
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  } while (runId);
   const child = await client.workflow.getHandle(`${workflowId}/${sampleChild}`).fetchHistory();
   return {
     batchRuns: runs,
