@@ -17,6 +17,7 @@ import { type DevServer, startDevServer } from '../src/temporal/dev-server';
 export const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'bin/imagebatch.js');
 
+/** Every bench server runs activities eagerly (bench/README.md: measured, no consistent gain or loss). */
 export async function startServer(
   o: { db?: string; dynamicConfig?: Record<string, unknown> } = {},
 ): Promise<{ server: DevServer; client: Client }> {
@@ -24,7 +25,7 @@ export async function startServer(
     binary: await findTemporalCli(),
     uiPort: false,
     db: o.db,
-    dynamicConfig: o.dynamicConfig,
+    dynamicConfig: { 'system.enableActivityEagerExecution': true, ...o.dynamicConfig },
   });
   const client = new Client({
     connection: await Connection.connect({ address: server.address }),

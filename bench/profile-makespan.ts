@@ -22,7 +22,7 @@ function summarise(phases: Map<string, number[]>): void {
 async function main() {
   const [n, c, l] = [200, 20, 2000].map((d, i) => Number(process.argv[2 + i] ?? d));
   const sim = await startSimulator({ latencyMs: l, moderationWords: [] });
-  const { server, client } = await startServer({ dynamicConfig: { 'system.enableActivityEagerExecution': true } });
+  const { server, client } = await startServer();
   const tq = `profile-${process.pid}`;
   try {
     const worker = await startWorkerProcess(server.address, tq, sim.env(), process.argv.slice(5));
@@ -40,12 +40,15 @@ async function main() {
     console.log(`makespan ${r.seconds.toFixed(2)} s, ideal ${ideal} s, worker peak RSS ${rss.toFixed(0)} MB`);
 
     const phases = new Map<string, number[]>();
-    const add = (name: string, value: number) => phases.set(name, [...(phases.get(name) ?? []), value]);
+    const add = (name: string, value: number) => {
+      if (phases.has(name)) phases.get(name)!.push(value);
+      else phases.set(name, [value]);
+    };
     const batch = (await client.workflow.getHandle(`batch-${tq}`).fetchHistory()).events ?? [];
     const initiated = new Map<string, number>();
     batch.forEach((e, i) => {
       if (e.startChildWorkflowExecutionInitiatedEventAttributes)
-        initiated.set(e.startChildWorkflowExecutionInitiatedEventAttributes!.workflowId!, ms(e));
+        initiated.set(e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId!, ms(e));
       if (e.workflowExecutionSignaledEventAttributes) {
         const next = batch.slice(i).find((x) => x.startChildWorkflowExecutionInitiatedEventAttributes);
         if (next) add('batch: report signal -> next child initiated', ms(next) - ms(e));

@@ -45,14 +45,19 @@ function putInReadme(name: string, table: string): void {
   });
 }
 
+/** results/<date><suffix>.json with the raw numbers, and the table as results/<latest>. */
+function saveResults(date: string, suffix: string, raw: object, latest: string, table: string): void {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const stamp = date.replace(/[:.]/g, '-');
+  fs.writeFileSync(path.join(RESULTS, `${stamp}${suffix}.json`), JSON.stringify(raw, null, 2) + '\n');
+  fs.writeFileSync(path.join(RESULTS, latest), table + '\n');
+}
+
 async function scale(n: number) {
   const date = new Date().toISOString();
   const r = await runScale(n);
-  fs.mkdirSync(RESULTS, { recursive: true });
-  const stamp = date.replace(/[:.]/g, '-');
-  fs.writeFileSync(path.join(RESULTS, `${stamp}-scale.json`), JSON.stringify({ date, ...r }, null, 2) + '\n');
   const table = scaleTable(r, date);
-  fs.writeFileSync(path.join(RESULTS, 'latest-scale.md'), table + '\n');
+  saveResults(date, '-scale', { date, ...r }, 'latest-scale.md', table);
   putInReadme('bench-scale', table);
   console.log(table);
 }
@@ -71,7 +76,7 @@ async function main() {
     cpus: (await import('node:os')).cpus().length,
   };
   const sim = await startSimulator({ latencyMs: 0, moderationWords: [] });
-  const { server, client } = await startServer({ dynamicConfig: { 'system.enableActivityEagerExecution': true } });
+  const { server, client } = await startServer();
   let q = 0;
   const queue = () => `bench-${process.pid}-${++q}`;
   try {
@@ -217,9 +222,6 @@ async function main() {
     await server.stop();
     await sim.close();
   }
-  fs.mkdirSync(RESULTS, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  fs.writeFileSync(path.join(RESULTS, `${stamp}${quick ? '-quick' : ''}.json`), JSON.stringify(raw, null, 2) + '\n');
   const table = [
     `Measured ${String(raw.date).slice(0, 10)} on ${raw.cpus} cores, ${process.version}, dev server in memory, simulator on loopback${quick ? ' (--quick)' : ''}.`,
     '',
@@ -227,7 +229,7 @@ async function main() {
     '| --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.case} | ${r.metric} | ${r.value} | ${r.goal ?? ''} |`),
   ].join('\n');
-  fs.writeFileSync(path.join(RESULTS, quick ? 'latest-quick.md' : 'latest.md'), table + '\n');
+  saveResults(new Date().toISOString(), quick ? '-quick' : '', raw, quick ? 'latest-quick.md' : 'latest.md', table);
   if (!quick) putInReadme('bench', table);
   console.log(table);
 }

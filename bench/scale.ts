@@ -2,7 +2,16 @@
 // largest batch completed and that no run of the batch's history grows with N. Kept out of the default run:
 // at the dev server's 13-14 images/s here, 10,000 images take 12 minutes and 100,000 about 2 hours.
 import { startSimulator } from '../src/providers/simulator/server';
-import { benchItems, historyCost, runBatch, startServer, startWorkerProcess, tmpOut, ZERO_LATENCY } from './harness';
+import {
+  benchItems,
+  historyCost,
+  type HistoryCost,
+  runBatch,
+  startServer,
+  startWorkerProcess,
+  tmpOut,
+  ZERO_LATENCY,
+} from './harness';
 
 export interface ScaleResult {
   images: number;
@@ -11,12 +20,12 @@ export interface ScaleResult {
   imagesPerSecond: number;
   peakRssMb: number;
   submissions: number;
-  cost: Awaited<ReturnType<typeof historyCost>>;
+  cost: HistoryCost;
 }
 
 export async function runScale(n: number): Promise<ScaleResult> {
   const sim = await startSimulator({ latencyMs: 0, moderationWords: [] });
-  const { server, client } = await startServer({ dynamicConfig: { 'system.enableActivityEagerExecution': true } });
+  const { server, client } = await startServer();
   const tq = `scale-${process.pid}`;
   try {
     const worker = await startWorkerProcess(server.address, tq, sim.env());
