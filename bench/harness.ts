@@ -5,33 +5,65 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { itemsSource } from '../src/client/batch-runner';
 import type { BatchInput, BatchSummary } from '../src/shared/batch-types';
 import { progressQuery } from '../src/shared/messages';
-import { ImageBatchId } from '../src/shared/search-attributes';
+import { ImageBatchId, SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
 import type { ImageItem, ImagePolicy } from '../src/shared/types';
 import { findTemporalCli } from '../src/temporal/find-cli';
-import { type DevServer, startDevServer } from '../src/temporal/dev-server';
+import { startDevServer } from '../src/temporal/dev-server';
 
 // Compiled to .tmp/bench/bench/: the repository is three levels up.
 export const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'bin/imagebatch.js');
 
-/** Every bench server runs activities eagerly (bench/README.md: measured, no consistent gain or loss). */
+/** The server a bench talks to: a dev server it started, or one that was already running. */
+export interface BenchServer {
+  address: string;
+  /** How the results' header names it. */
+  kind: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A dev server in memory, or, when BENCH_TEMPORAL_ADDRESS is set, a server that is already running (for example
+ * one on PostgreSQL, bench/README.md), with the project's search attributes added if they are missing.
+ * Every bench dev server runs activities eagerly (bench/README.md: measured, no consistent gain or loss).
+ */
 export async function startServer(
   o: { db?: string; dynamicConfig?: Record<string, unknown> } = {},
-): Promise<{ server: DevServer; client: Client }> {
-  const server = await startDevServer({
+): Promise<{ server: BenchServer; client: Client }> {
+  const external = process.env.BENCH_TEMPORAL_ADDRESS;
+  if (external) {
+    const connection = await Connection.connect({ address: external });
+    await addSearchAttributes(connection, 'default');
+    const server = { address: external, kind: `server at ${external}`, stop: async () => undefined };
+    return { server, client: new Client({ connection, namespace: 'default' }) };
+  }
+  const dev = await startDevServer({
     binary: await findTemporalCli(),
     uiPort: false,
     db: o.db,
     dynamicConfig: { 'system.enableActivityEagerExecution': true, ...o.dynamicConfig },
   });
   const client = new Client({
-    connection: await Connection.connect({ address: server.address }),
+    connection: await Connection.connect({ address: dev.address }),
     namespace: 'default',
   });
-  return { server, client };
+  return { server: { address: dev.address, kind: 'dev server in memory', stop: () => dev.stop() }, client };
+}
+
+async function addSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  const have = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = SEARCH_ATTRIBUTES.filter((a) => !have.customAttributes?.[a.name]);
+  if (missing.length === 0) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(
+      missing.map((a) => [a.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
+  });
 }
 
 export interface WorkerProcess {

@@ -77,6 +77,7 @@ async function main() {
   };
   const sim = await startSimulator({ latencyMs: 0, moderationWords: [] });
   const { server, client } = await startServer();
+  raw.server = server.kind;
   let q = 0;
   const queue = () => `bench-${process.pid}-${++q}`;
   try {
@@ -223,7 +224,7 @@ async function main() {
     await sim.close();
   }
   const table = [
-    `Measured ${String(raw.date).slice(0, 10)} on ${raw.cpus} cores, ${process.version}, dev server in memory, simulator on loopback${quick ? ' (--quick)' : ''}.`,
+    `Measured ${String(raw.date).slice(0, 10)} on ${raw.cpus} cores, ${process.version}, ${String(raw.server)}, simulator on loopback${quick ? ' (--quick)' : ''}.`,
     '',
     '| case | metric | value | goal |',
     '| --- | --- | --- | --- |',

@@ -21,6 +21,7 @@ export interface ScaleResult {
   peakRssMb: number;
   submissions: number;
   cost: HistoryCost;
+  server: string;
 }
 
 export async function runScale(n: number): Promise<ScaleResult> {
@@ -48,6 +49,7 @@ export async function runScale(n: number): Promise<ScaleResult> {
       peakRssMb,
       submissions: sim.stats().submissions,
       cost: await historyCost(client, tq, n, 'sc-1'),
+      server: server.kind,
     };
   } finally {
     await client.connection.close();
@@ -59,7 +61,7 @@ export async function runScale(n: number): Promise<ScaleResult> {
 export function scaleTable(r: ScaleResult, date: string): string {
   const c = r.cost;
   return [
-    `Measured ${date.slice(0, 10)} with \`npm run bench -- --scale ${r.images}\` (one worker, C=50, L=0).`,
+    `Measured ${date.slice(0, 10)} with \`npm run bench -- --scale ${r.images}\` (one worker, C=50, L=0, ${r.server}).`,
     '',
     '| images | completed | time | images/s | batch runs | max events per run | batch events per image | worker peak RSS |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
