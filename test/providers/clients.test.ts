@@ -198,6 +198,21 @@ describe('volcengine specifics', () => {
     expect((await errorOf(c.status({ ...task, model: 'jimeng_t2i_v40' }))).type).toBe('TaskGone');
   });
 
+  it('draws the same again after a reset (the bench compares runs on the same latencies)', async () => {
+    sim.setKnobs({ latencyMs: { dist: 'uniform', min: 0, max: 10 } });
+    const c = volc();
+    // Task ids advance by a random step per submission, drawn from the same seeded sequence as the latencies.
+    const idSteps = async () => {
+      const ids: bigint[] = [];
+      for (const prompt of ['a', 'b', 'c', 'd', 'e']) ids.push(BigInt((await c.submit({ prompt })).taskId));
+      return ids.slice(1).map((id, i) => id - ids[i]);
+    };
+    sim.reset();
+    const first = await idSteps();
+    sim.reset();
+    expect(await idSteps()).toEqual(first);
+  });
+
   it('classifies a retryable output rejection (50511) as OutputRejected', async () => {
     sim.setKnobs({ outputReject: 1 });
     const c = volc();

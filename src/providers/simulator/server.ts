@@ -51,7 +51,7 @@ const VOLC_ACTIONS = new Set(['CVSync2AsyncSubmitTask', 'CVSync2AsyncGetResult',
 
 export class ProviderSimulator {
   private knobs: Knobs;
-  private rnd: () => number;
+  private rnd!: () => number;
   private tasks = new Map<string, SimTask>();
   private server?: http.Server;
   private nextId = 7392616336519610000n;
@@ -60,7 +60,6 @@ export class ProviderSimulator {
 
   constructor(knobs: KnobsInput = {}) {
     this.knobs = KnobsSchema.parse(knobs);
-    this.rnd = seededRandom(this.knobs.randomSeed);
     this.reset();
   }
 
@@ -84,8 +83,10 @@ export class ProviderSimulator {
     return this.knobs;
   }
 
+  /** Forgets tasks and counters and restarts the draws from the seed, so the next run draws what the last one did. */
   reset(): void {
     this.tasks.clear();
+    this.rnd = seededRandom(this.knobs.randomSeed);
     this.s = {
       submissions: 0,
       submissionsByPrompt: {},
