@@ -114,14 +114,26 @@ export const benchItems = (n: number, prefix: string): ImageItem[] =>
     height: 256,
   }));
 
-/** The policy of a makespan case: the timer waits the provider's fixed latency, then collect polls every 0.5 s. */
-export const makespanPolicy = (latencyMs: number): ImagePolicy => ({
-  pollIntervalMs: 500,
-  expectedLatencyMs: latencyMs,
-  maxWaitMs: 10 * latencyMs + 60_000,
-  retries: 3,
-  simplifications: 2,
-});
+/** A makespan case's provider latency: fixed, or drawn uniformly per task (real providers vary). */
+export type MakespanLatency = number | { dist: 'uniform'; min: number; max: number };
+
+export const latencyLabel = (l: MakespanLatency): string =>
+  typeof l === 'number' ? `${l / 1000}s` : `${l.min / 1000}-${l.max / 1000}s uniform`;
+
+/**
+ * The policy of a makespan case: the timer waits the provider's shortest latency, then collect polls every 0.5 s
+ * (the baseline sleeps and polls the same way).
+ */
+export const makespanPolicy = (l: MakespanLatency): ImagePolicy => {
+  const [least, most] = typeof l === 'number' ? [l, l] : [l.min, l.max];
+  return {
+    pollIntervalMs: 500,
+    expectedLatencyMs: least,
+    maxWaitMs: 10 * most + 60_000,
+    retries: 3,
+    simplifications: 2,
+  };
+};
 
 /** The policy of the zero-latency (throughput and scale) cases. */
 export const ZERO_LATENCY: ImagePolicy = {
