@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { itemsSource } from '../src/client/batch-runner';
+import type { Latency } from '../src/providers/simulator/knobs';
 import type { BatchInput, BatchSummary } from '../src/shared/batch-types';
 import { progressQuery } from '../src/shared/messages';
 import { ImageBatchId, SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
@@ -114,8 +115,15 @@ export const benchItems = (n: number, prefix: string): ImageItem[] =>
     height: 256,
   }));
 
-/** A makespan case's provider latency: fixed, or drawn uniformly per task (real providers vary). */
-export type MakespanLatency = number | { dist: 'uniform'; min: number; max: number };
+/**
+ * A makespan case's provider latency, as the simulator takes it: fixed, or drawn uniformly per task (real providers
+ * vary). Not normal: the timer needs a shortest latency to wait.
+ */
+export type MakespanLatency = Extract<Latency, number | { dist: 'uniform' }>;
+
+/** The ideal makespan, ceil(N/C) x L, in seconds; defined for a fixed latency only. */
+export const idealSeconds = (n: number, c: number, l: MakespanLatency): number | undefined =>
+  typeof l === 'number' ? (Math.ceil(n / c) * l) / 1000 : undefined;
 
 export const latencyLabel = (l: MakespanLatency): string =>
   typeof l === 'number' ? `${l / 1000}s` : `${l.min / 1000}-${l.max / 1000}s uniform`;

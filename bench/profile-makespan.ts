@@ -3,7 +3,7 @@
 // the bench: `node .tmp/bench/bench/profile-makespan.js [N C L_ms [worker flags...]]` (default 200 20 2000).
 import type { WorkflowHandle } from '@temporalio/client';
 import { startSimulator } from '../src/providers/simulator/server';
-import { benchItems, makespanPolicy, runBatch, startServer, startWorkerProcess, tmpOut } from './harness';
+import { benchItems, idealSeconds, makespanPolicy, runBatch, startServer, startWorkerProcess, tmpOut } from './harness';
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 /** An event's kind, by the attributes it carries (no need for the proto enums). */
@@ -36,7 +36,7 @@ async function main() {
     });
     const rss = worker.peakRssMb();
     await worker.stop();
-    const ideal = (Math.ceil(n / c) * l) / 1000;
+    const ideal = idealSeconds(n, c, l);
     console.log(`makespan ${r.seconds.toFixed(2)} s, ideal ${ideal} s, worker peak RSS ${rss.toFixed(0)} MB`);
 
     const phases = new Map<string, number[]>();

@@ -9,6 +9,7 @@ import { runBaseline } from './baseline';
 import {
   benchItems,
   historyCost,
+  idealSeconds,
   latencyLabel,
   type MakespanLatency,
   makespanPolicy,
@@ -84,7 +85,7 @@ async function main() {
   const queue = () => `bench-${process.pid}-${++q}`;
   try {
     // --- makespan: imagebatch vs baseline vs ideal ---------------------------------------------------------
-    // The ideal, ceil(N/C) x L, is defined for a fixed latency; a uniform one is compared with the baseline only.
+    // A uniform latency has no ideal (idealSeconds): it is compared with the baseline only.
     const makespanCases: { n: number; c: number; l: MakespanLatency }[] = quick
       ? [
           { n: 40, c: 10, l: 1000 },
@@ -125,7 +126,7 @@ async function main() {
         expectedLatencyMs: policy.expectedLatencyMs,
       });
       const baseS = Number(process.hrtime.bigint() - t0) / 1e9;
-      const ideal = typeof l === 'number' ? (Math.ceil(n / c) * l) / 1000 : undefined;
+      const ideal = idealSeconds(n, c, l);
       raw[name] = {
         imagebatch: ib.seconds,
         baseline: baseS,
