@@ -3,7 +3,7 @@
 // points would otherwise make the retried submit pay for a second task; with the journal it resumes the first.
 import fs from 'node:fs';
 import path from 'node:path';
-import { tasksDir } from './batch';
+import { batchFolder } from '../output/batch-folder';
 
 /** Which scheduled submit this is: its retries share the key, a resubmission by the workflow gets a new one. */
 export interface SubmitKey {
@@ -19,8 +19,7 @@ export interface JournaledTask {
   submittedAt: string;
 }
 
-// Item ids are validated as safe file names before a batch starts.
-const entryFile = (outDir: string, itemId: string) => path.join(tasksDir(outDir), `${itemId}.json`);
+const entryFile = (outDir: string, itemId: string) => batchFolder(outDir).taskEntry(itemId);
 
 const sameKey = (a: SubmitKey, b: SubmitKey) =>
   a.workflowId === b.workflowId && a.runId === b.runId && a.activityId === b.activityId;

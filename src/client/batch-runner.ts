@@ -5,7 +5,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import type { Manifest } from '../activities/batch';
+import { type Manifest, readManifest } from '../output/manifest';
+import { itemsSourceFor } from '../output/items-copy';
 import type { BatchInput, BatchSummary, ItemsSource } from '../shared/batch-types';
 import { cancelSignal, progressQuery } from '../shared/messages';
 import { ImageBatchId } from '../shared/search-attributes';
@@ -15,10 +16,6 @@ import { EXIT } from './exit-codes';
 import { createProgressView, describeProgress } from './progress';
 import { batchUiLink, type Session } from './session';
 
-/** Over this, items go to a file that workers page in, so no payload nears Temporal's 2 MB limit. */
-export const INLINE_LIMIT_BYTES = 256 * 1024;
-export const PAGE_SIZE = 500;
-
 export const batchWorkflowId = (batchId: string) => `batch-${batchId}`;
 
 export function newBatchId(now = new Date()): string {
@@ -26,21 +23,7 @@ export function newBatchId(now = new Date()): string {
   return `${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
-/** Small lists travel inline; large ones are written beside the outputs and checked by sha256 when read. */
-export function itemsSource(items: ImageItem[], batchDir: string): ItemsSource {
-  const text = items.map((i) => JSON.stringify(i)).join('\n') + '\n';
-  if (Buffer.byteLength(text) <= INLINE_LIMIT_BYTES) return { kind: 'inline', items };
-  const file = path.join(batchDir, '.imagebatch', 'items.jsonl');
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
-  return {
-    kind: 'file',
-    path: file,
-    sha256: createHash('sha256').update(text).digest('hex'),
-    count: items.length,
-    pageSize: PAGE_SIZE,
-  };
-}
+export const itemsSource = itemsSourceFor;
 
 export async function startBatch(session: Session, input: BatchInput, taskQueue: string) {
   return session.client.workflow.start<typeof batchWorkflow>('batchWorkflow', {
@@ -167,14 +150,6 @@ export function isConnectionError(err: unknown): boolean {
   )
     return true;
   return /ECONNREFUSED|UNAVAILABLE|No connection established/i.test(e.message ?? '');
-}
-
-export function readManifest(batchDir: string): Manifest | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(batchDir, 'manifest.json'), 'utf8')) as Manifest;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The one JSON document `--json` prints. */

@@ -2,7 +2,8 @@
 // working: an `image_generation` block with max_concurrent, max_wait_time, poll_interval, max_retries).
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_CONCURRENCY, DEFAULT_POLICY, MAX_CONCURRENCY } from '../shared/constants';
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from '../shared/constants';
+import { batchPolicy } from '../shared/policy';
 import type { ImagePolicy } from '../shared/types';
 import { UsageError } from './exit-codes';
 
@@ -98,15 +99,12 @@ export function resolveSettings(flags: SettingFlags, env: NodeJS.ProcessEnv = pr
       `concurrency (${sources.concurrency ?? 'default'}): expected a whole number from 1 to ${MAX_CONCURRENCY}, got ${concurrency}`,
     );
   }
-  const policy: ImagePolicy = {
-    ...DEFAULT_POLICY,
+  const policy = batchPolicy({
     ...(pollS !== undefined ? { pollIntervalMs: Math.round(pollS * 1000) } : {}),
     ...(maxWaitS !== undefined ? { maxWaitMs: Math.round(maxWaitS * 1000) } : {}),
     ...(retries !== undefined ? { retries: Math.floor(retries) } : {}),
-  };
+  });
   if (policy.pollIntervalMs < 100) throw new UsageError(`poll interval (${sources.pollInterval}): at least 0.1 s`);
   if (policy.maxWaitMs < 1000) throw new UsageError(`max wait (${sources.maxWait}): at least 1 s`);
-  // The first poll comes after the expected latency, which never exceeds the poll interval or the max wait.
-  policy.expectedLatencyMs = Math.min(policy.pollIntervalMs, policy.maxWaitMs / 2);
   return { concurrency, policy, sources };
 }

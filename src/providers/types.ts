@@ -1,6 +1,6 @@
 // The provider interface: plain async functions over HTTP, nothing of Temporal.
 import { ErrorType, type ErrorTypeName } from '../shared/errors';
-import type { ProviderKind } from '../shared/types';
+import type { ImageRequestSpec, ProviderKind } from '../shared/types';
 
 export interface ReferenceImage {
   /** An http(s) URL the provider can fetch itself. */
@@ -10,17 +10,8 @@ export interface ReferenceImage {
   mime?: string;
 }
 
-export interface GenerateRequest {
-  prompt: string;
-  negativePrompt?: string;
-  width?: number;
-  height?: number;
-  seed?: number;
-  style?: string;
-  model?: string;
-  params?: Record<string, unknown>;
-  referenceImages?: ReferenceImage[];
-}
+/** The item's request as a provider receives it: reference images loaded (local files as base64). */
+export type GenerateRequest = Omit<ImageRequestSpec, 'referenceImages'> & { referenceImages?: ReferenceImage[] };
 
 export interface SubmittedTask {
   taskId: string;

@@ -26,6 +26,13 @@ export interface BatchInput {
   state?: BatchState;
 }
 
+/** An item's result as the results log keeps it. */
+export interface ResultRecord extends ImageResult {
+  /** Workflow time of the report and its order in the batch, so the latest record per item wins. */
+  at: number;
+  seq: number;
+}
+
 export interface FailureNote {
   itemId: string;
   error: string;
@@ -48,7 +55,7 @@ export interface BatchState {
   startedAt: string;
   runs: number;
   /** Item results reported but not yet written to disk. */
-  pendingResults?: (ImageResult & { at: number; seq: number })[];
+  pendingResults?: ResultRecord[];
 }
 
 export interface BatchProgress {

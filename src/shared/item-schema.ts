@@ -1,20 +1,22 @@
-// The items file's schema. Used by the CLI only: workflow code must not import zod (every cached workflow
-// would instantiate these schemas).
+// The items file's schema, and the one item type derived from it. Workflow code imports the types only
+// (`import type`): zod stays out of the workflow bundle, where every cached workflow would instantiate it.
 import { z } from 'zod';
-import { PROVIDER_KINDS } from './types';
+import { PROVIDER_KINDS } from './providers';
 
 /** Ids and file names become paths: safe characters only, no separators, no `.`/`..`. */
 export const SAFE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
 
-const policy = z
+export const PolicySchema = z
   .object({
     pollIntervalMs: z.number().int().min(100),
     maxWaitMs: z.number().int().min(1000),
+    /** Resubmissions after a lost, failed or timed-out task. */
     retries: z.number().int().min(0).max(20),
+    /** Prompt simplifications after moderation rejections. */
     simplifications: z.number().int().min(0).max(10),
+    /** How long to wait (a durable timer) before the first poll. */
     expectedLatencyMs: z.number().int().min(0),
   })
-  .partial()
   .strict();
 
 export const ItemSchema = z
@@ -30,19 +32,29 @@ export const ItemSchema = z
     height: z.number().int().min(64).max(8192).optional(),
     seed: z.number().int().min(-1).max(2147483647).optional(),
     style: z.string().max(100).optional(),
+    /** Local paths or http(s) URLs; read by the activity, never carried as bytes in history. */
     referenceImages: z.array(z.string().min(1)).max(10).optional(),
+    /** Output file name (without folder); default `<id>.<ext>`. */
     filename: z
       .string()
       .regex(SAFE_NAME, 'must be a plain file name (no / or ..)')
       .regex(/\.(png|jpe?g|webp)$/i, 'must end in .png, .jpg, .jpeg or .webp')
       .optional(),
-    provider: z
-      .enum(PROVIDER_KINDS as [string, ...string[]], { message: `must be one of ${PROVIDER_KINDS.join(', ')}` })
-      .optional(),
+    provider: z.enum(PROVIDER_KINDS, { message: `must be one of ${PROVIDER_KINDS.join(', ')}` }).optional(),
+    /** Volcengine req_key or DashScope model name. */
     model: z.string().min(1).max(200).optional(),
     params: z.record(z.string(), z.unknown()).optional(),
-    policy: policy.optional(),
+    /** Per-item policy overrides. */
+    policy: PolicySchema.partial().strict().optional(),
   })
   .strict();
 
 export const ITEM_FIELDS = Object.keys(ItemSchema.shape);
+
+export type ImagePolicy = z.output<typeof PolicySchema>;
+
+/** One item of a batch, validated; its id is always set (the line number when the file gave none). */
+export type ImageItem = z.output<typeof ItemSchema> & { id: string };
+
+/** What is sent to the provider for an item: everything but where the result goes and how it is run. */
+export type ImageRequestSpec = Omit<ImageItem, 'id' | 'filename' | 'provider' | 'policy'>;

@@ -1,39 +1,9 @@
 // Types shared by workflows, activities, providers and the CLI.
+import type { ImageItem, ImagePolicy, ImageRequestSpec } from './item-schema';
+import type { ProviderKind } from './providers';
 
-export type ProviderKind = 'volcengine' | 'dashscope';
-export const PROVIDER_KINDS: ProviderKind[] = ['volcengine', 'dashscope'];
-
-/** One line of the items file, validated. */
-export interface ImageItem {
-  id: string;
-  prompt: string;
-  negativePrompt?: string;
-  width?: number;
-  height?: number;
-  seed?: number;
-  style?: string;
-  /** Local paths or http(s) URLs; read by the activity, never carried as bytes in history. */
-  referenceImages?: string[];
-  /** Output file name (without folder); default `<id>.<ext>`. */
-  filename?: string;
-  provider?: ProviderKind;
-  /** Volcengine req_key or DashScope model name. */
-  model?: string;
-  params?: Record<string, unknown>;
-  /** Per-item policy overrides. */
-  policy?: Partial<ImagePolicy>;
-}
-
-export interface ImagePolicy {
-  pollIntervalMs: number;
-  maxWaitMs: number;
-  /** Resubmissions after a lost, failed or timed-out task. */
-  retries: number;
-  /** Prompt simplifications after moderation rejections. */
-  simplifications: number;
-  /** How long to wait (a durable timer) before the first poll. */
-  expectedLatencyMs: number;
-}
+export { PROVIDER_KINDS, type ProviderKind } from './providers';
+export type { ImageItem, ImagePolicy, ImageRequestSpec } from './item-schema';
 
 export interface ImageWorkflowInput {
   batchId: string;
@@ -76,19 +46,6 @@ export interface StoredImage {
   sha256: string;
   bytes: number;
   mime: string;
-}
-
-/** What the submit activity sends: the item's request, with reference images still as paths or URLs. */
-export interface ImageRequestSpec {
-  prompt: string;
-  negativePrompt?: string;
-  width?: number;
-  height?: number;
-  seed?: number;
-  style?: string;
-  model?: string;
-  params?: Record<string, unknown>;
-  referenceImages?: string[];
 }
 
 export interface OutputTarget {

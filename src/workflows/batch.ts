@@ -23,8 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ResultRecord } from '../activities/batch';
-import type { BatchInput, BatchProgress, BatchState, BatchSummary } from '../shared/batch-types';
+import type { BatchInput, BatchProgress, BatchState, BatchSummary, ResultRecord } from '../shared/batch-types';
 import { childClosedResult, failedImageResult } from '../shared/child-results';
 import { MAX_CONCURRENCY } from '../shared/constants';
 import {

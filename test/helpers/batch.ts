@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { Manifest } from '../../src/activities/batch';
+import { isBatchFile } from '../../src/output/batch-folder';
+import { type Manifest, readManifest as readManifestFile } from '../../src/output/manifest';
 import type { SimulatorStats } from '../../src/providers/simulator/server';
 import type { ImageItem } from '../../src/shared/types';
 import { walk } from './image-env';
@@ -20,13 +21,16 @@ export const makeItems = (
     ...extra(i + 1),
   }));
 
-export const readManifest = (outDir: string) =>
-  JSON.parse(fs.readFileSync(path.join(outDir, 'manifest.json'), 'utf8')) as Manifest;
+export function readManifest(outDir: string): Manifest {
+  const m = readManifestFile(outDir);
+  if (!m) throw new Error(`no manifest in ${outDir}`);
+  return m;
+}
 
 /** Every succeeded item's file exists once, with the sha256 the simulator served for its task; no tmp files. */
 export function expectOutputsIntact(outDir: string, stats: SimulatorStats): Manifest {
   const m = readManifest(outDir);
-  const files = walk(outDir).filter((f) => !f.startsWith('.imagebatch') && f !== 'manifest.json');
+  const files = walk(outDir).filter((f) => !isBatchFile(f));
   expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
   const succeeded = m.items.filter((e) => e.status === 'succeeded');
   expect(files.sort()).toEqual(succeeded.map((e) => e.file!).sort());

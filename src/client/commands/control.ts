@@ -19,7 +19,6 @@ import {
   describeProgress,
   followBatch,
   printStartBanner,
-  readManifest,
   reportOutcome,
   resultDocument,
   startBatch,
@@ -27,6 +26,7 @@ import {
 import { EXIT, UsageError } from '../exit-codes';
 import { setupProviders } from '../provider-setup';
 import { openSession, type Session } from '../session';
+import { readManifest } from '../../output/manifest';
 
 type BatchHandle = WorkflowHandle<typeof batchWorkflow>;
 

@@ -1,0 +1,72 @@
+// manifest.json: one entry per item of the batch (and of the batch it retries), built from the results log and
+// written atomically when the batch ends.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ResultRecord } from '../shared/batch-types';
+import type { ImageResult, ProviderKind } from '../shared/types';
+import { batchFolder } from './batch-folder';
+
+export interface ManifestEntry extends Omit<ImageResult, 'itemId' | 'file'> {
+  id: string;
+  /** Relative to the batch folder. */
+  file: string | null;
+}
+
+export interface Manifest {
+  batchId: string;
+  retryOf?: string;
+  writtenAt: string;
+  counts: Record<string, number>;
+  items: ManifestEntry[];
+}
+
+export function readManifest(dir: string): Manifest | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(batchFolder(dir).manifest, 'utf8')) as Manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The manifest of the items `ids` (in that order) from their latest results; an item with none is cancelled. */
+export function buildManifest(o: {
+  dir: string;
+  batchId: string;
+  retryOf?: string;
+  ids: string[];
+  latest: Map<string, ResultRecord>;
+  cancelled: boolean;
+  provider: ProviderKind;
+  now: Date;
+}): Manifest {
+  const counts: Record<string, number> = { succeeded: 0, failed: 0, cancelled: 0, skipped: 0 };
+  const items = o.ids.map((id): ManifestEntry => {
+    const r = o.latest.get(id);
+    if (!r) {
+      counts.cancelled++;
+      return {
+        id,
+        status: 'cancelled',
+        file: null,
+        provider: o.provider,
+        attempts: 0,
+        prompts: [],
+        error: o.cancelled ? 'batch cancelled before the item started' : 'no result recorded',
+      };
+    }
+    counts[r.status]++;
+    if (r.skipped) counts.skipped++;
+    const { itemId: _i, at: _a, seq: _s, file, ...rest } = r;
+    return { id, ...rest, file: file ? path.relative(o.dir, file) : null };
+  });
+  return { batchId: o.batchId, retryOf: o.retryOf, writtenAt: o.now.toISOString(), counts, items };
+}
+
+/** Written whole: tmp file, then rename. Returns the manifest's path. */
+export async function writeManifestFile(dir: string, manifest: Manifest): Promise<string> {
+  const target = batchFolder(dir).manifest;
+  await fs.promises.mkdir(dir, { recursive: true });
+  await fs.promises.writeFile(`${target}.tmp`, JSON.stringify(manifest, null, 2));
+  await fs.promises.rename(`${target}.tmp`, target);
+  return target;
+}
