@@ -85,8 +85,13 @@ export interface BatchSummary {
   failed: number;
   cancelled: number;
   skipped: number;
+  /** Path of manifest.json, as the worker that wrote it sees it. */
   manifest: string;
+  /** The batch folder, `<out>/<batchId>`, as the workers see it. */
+  outDir?: string;
   status: 'completed' | 'cancelled';
+  /** The last failures (at most 20), so a summary read from the workflow names them without the folder. */
+  failures?: FailureNote[];
 }
 
 export type { ImageResult };
