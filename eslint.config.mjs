@@ -74,6 +74,25 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/output/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '@temporalio/*',
+                ...['activities', 'workflows', 'client', 'worker', 'temporal', 'providers'].map((f) => `../${f}/*`),
+              ],
+              message: 'src/output is plain files: it imports only src/shared.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/providers/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -115,6 +134,7 @@ export default tseslint.config(
   {
     files: [
       'src/activities/**/*.ts',
+      'src/output/**/*.ts',
       'src/worker/**/*.ts',
       'src/temporal/**/*.ts',
       'src/providers/**/*.ts',

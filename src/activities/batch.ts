@@ -41,6 +41,14 @@ export function createBatchActivities() {
     return (await itemsOf(input)).filter((i) => want.has(i.id));
   }
 
+  /** Where the named items stand in the items copy (id -> index); ids not in it are left out. */
+  async function locateItems(input: { path: string; sha256: string; ids: string[] }): Promise<Record<string, number>> {
+    const want = new Set(input.ids);
+    const found: Record<string, number> = {};
+    (await itemsOf(input)).forEach((item, index) => want.has(item.id) && (found[item.id] = index));
+    return found;
+  }
+
   /** Appends results; a retried append only repeats lines, which the manifest de-duplicates. */
   async function recordResults(input: { outDir: string; results: ResultRecord[] }): Promise<void> {
     await appendResults(input.outDir, input.results);
@@ -116,5 +124,5 @@ export function createBatchActivities() {
     return out;
   }
 
-  return { loadItemsPage, loadItemsById, recordResults, writeManifest, closedChildren };
+  return { loadItemsPage, loadItemsById, locateItems, recordResults, writeManifest, closedChildren };
 }

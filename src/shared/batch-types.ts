@@ -47,6 +47,8 @@ export interface BatchState {
   counts: { succeeded: number; failed: number; cancelled: number; skipped: number };
   failedIds: string[];
   cancelledIds: string[];
+  /** Queued items cancelled before they started, which the cursor passes over (absent in older runs' state). */
+  skipIds?: string[];
   retryRounds: Record<string, number>;
   recentFailures: FailureNote[];
   concurrency: number;

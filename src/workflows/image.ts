@@ -92,6 +92,8 @@ async function report(reportTo: string | undefined, result: ImageResult): Promis
 
 export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageResult> {
   const { item, policy, provider } = input;
+  // What the provider gets of the item: all but where the result goes and how the item is run.
+  const { id: _id, filename: _filename, provider: _provider, policy: _policy, ...providerRequest } = item;
   const { submitImage, collectImage, cancelImage } = activitiesFor(policy);
   const target = { outDir: input.outDir, itemId: item.id, filename: item.filename };
   const result: ImageResult = { itemId: item.id, status: 'failed', provider, attempts: 0, prompts: [] };
@@ -125,17 +127,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
   try {
     for (;;) {
       try {
-        const request = {
-          prompt,
-          negativePrompt: item.negativePrompt,
-          width: item.width,
-          height: item.height,
-          seed,
-          style: item.style,
-          model: item.model,
-          params: item.params,
-          referenceImages: item.referenceImages,
-        };
+        const request = { ...providerRequest, prompt, seed };
         // Not cancellable: once a provider task exists this workflow must know it, to cancel it.
         const submitted = await CancellationScope.nonCancellable(() => submitImage({ ...target, provider, request }));
         if ('existing' in submitted) {

@@ -1,0 +1,115 @@
+// Starting a batch's image children, and settling those that close without reporting.
+import {
+  CancelledFailure,
+  ChildWorkflowFailure,
+  isCancellation,
+  ParentClosePolicy,
+  sleep,
+  startChild,
+  TerminatedFailure,
+  TimeoutFailure,
+  WorkflowIdReusePolicy,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BatchInput } from '../shared/batch-types';
+import { childClosedResult, failedImageResult } from '../shared/child-results';
+import { ImageBatchId, ImageProvider, ImageState } from '../shared/search-attributes';
+import type { ImageItem, ImageResult } from '../shared/types';
+import { batchActivities } from './batch-activities';
+import type { BatchLedger } from './batch-ledger';
+import { imageWorkflow } from './image';
+
+const CHILD_CHECK_INTERVAL_MS = 5 * 60_000;
+
+/** Starts the item's child (round > 0: a retry, under its own id) and settles it from its close if it never reports. */
+export async function startImageChild(
+  ledger: BatchLedger,
+  input: BatchInput,
+  item: ImageItem,
+  round: number,
+): Promise<void> {
+  const batchWorkflowId = workflowInfo().workflowId;
+  const childId = `${batchWorkflowId}/${item.id}${round ? `-r${round}` : ''}`;
+  const provider = item.provider ?? input.provider;
+  ledger.started(item.id, childId);
+  try {
+    const child = await startChild(imageWorkflow, {
+      workflowId: childId,
+      args: [
+        {
+          batchId: input.batchId,
+          item,
+          provider,
+          outDir: input.outDir,
+          policy: { ...input.policy, ...item.policy },
+          reportTo: batchWorkflowId,
+        },
+      ],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      typedSearchAttributes: [
+        { key: ImageBatchId, value: input.batchId },
+        { key: ImageState, value: 'queued' },
+        { key: ImageProvider, value: provider },
+      ],
+      staticSummary: `${item.id}: ${item.prompt.slice(0, 80)}`,
+    });
+    const settleUnreported = (outcome: unknown) => {
+      // A child that reported was settled by its signal, which this run sees first.
+      if (!ledger.isCurrentChild(item.id, childId)) return;
+      ledger.settle(
+        childResult(outcome) ??
+          childClosedResult({
+            itemId: item.id,
+            provider,
+            childId,
+            how: describeClose(outcome),
+            cancelled: isCancellation(outcome),
+            prompts: [item.prompt],
+          }),
+      );
+    };
+    // A child that closed without reporting (terminated or timed out from the Web UI or the CLI) would leave the
+    // batch waiting for ever: its close settles the item instead.
+    child.result().then(settleUnreported, settleUnreported);
+  } catch (err) {
+    // Already running under that id (a start whose result this run never saw): it will report by signal.
+    if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') return;
+    throw err;
+  }
+}
+
+/** The ImageResult a child closed with: its return value, or the details of its ImageFailed failure. */
+function childResult(outcome: unknown): ImageResult | undefined {
+  if (outcome instanceof ChildWorkflowFailure) return failedImageResult(outcome.cause);
+  return outcome instanceof Error ? undefined : (outcome as ImageResult);
+}
+
+function describeClose(outcome: unknown): string {
+  if (outcome instanceof ChildWorkflowFailure) {
+    if (outcome.cause instanceof TerminatedFailure) return 'terminated';
+    if (outcome.cause instanceof TimeoutFailure) return 'timed out';
+    if (outcome.cause instanceof CancelledFailure) return 'cancelled';
+    return outcome.cause?.message ?? outcome.message;
+  }
+  return outcome instanceof Error ? outcome.message : 'no result';
+}
+
+/**
+ * Children an earlier run started cannot be awaited by this one: now and then ask the server which of them have
+ * closed, and settle those that never reported.
+ */
+export async function watchInheritedChildren(ledger: BatchLedger, intervalMs = CHILD_CHECK_INTERVAL_MS): Promise<void> {
+  const inherited = ledger.inFlight();
+  for (;;) {
+    await sleep(intervalMs);
+    const open = inherited.filter(([itemId, childId]) => ledger.isCurrentChild(itemId, childId));
+    if (!open.length) return;
+    const closed = await batchActivities.closedChildren({
+      children: open.map(([itemId, childId]) => ({ itemId, childId })),
+    });
+    for (const r of closed)
+      if (open.some(([itemId, childId]) => itemId === r.itemId && ledger.isCurrentChild(itemId, childId)))
+        ledger.settle(r);
+  }
+}
