@@ -5,6 +5,7 @@ import type { BatchInput, BatchProgress, BatchState, BatchSummary, ResultRecord 
 import { MAX_CONCURRENCY } from '../shared/constants';
 import type { ControlAnswer } from '../shared/messages';
 import type { ImageItem, ImageResult } from '../shared/types';
+import { initialState } from './batch-state';
 import {
   CANCELLABLE,
   ControlRefused,
@@ -323,23 +324,4 @@ export class BatchLedger {
       failures: this.s.recentFailures,
     };
   }
-}
-
-function initialState(input: BatchInput): BatchState {
-  return {
-    cursor: 0,
-    requeued: [],
-    inFlight: {},
-    counts: { succeeded: 0, failed: 0, cancelled: 0, skipped: 0 },
-    failedIds: [],
-    cancelledIds: [],
-    skipIds: [],
-    retryRounds: {},
-    recentFailures: [],
-    concurrency: input.concurrency,
-    paused: false,
-    cancelRequested: false,
-    startedAt: new Date().toISOString(),
-    runs: 1,
-  };
 }

@@ -89,6 +89,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
       if (ledger.shouldFlush()) await flush();
       if (ledger.done()) {
         await flush();
+        // An Update still looking its items up (a retry, say) may yet give the batch more to do.
+        await condition(allHandlersFinished);
         if (ledger.done()) break;
         continue;
       }
