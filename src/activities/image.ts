@@ -1,5 +1,7 @@
 // The image activities: submit a provider task, collect its image to disk, cancel it.
-import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { ErrorType } from '../shared/errors';
 import type { ProviderClients } from '../providers';
 import { invalidRequest, transient } from '../providers/types';
 import type {
@@ -50,15 +52,26 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
         return { taskId: journaled.taskId, model: journaled.model };
       }
     }
-    const { taskId, model } = await classified(async () => {
-      let referenceImages;
-      try {
-        referenceImages = await loadReferenceImages(input.request.referenceImages);
-      } catch (err) {
-        throw invalidRequest((err as Error).message);
+    let submitted;
+    try {
+      submitted = await classified(async () => {
+        let referenceImages;
+        try {
+          referenceImages = await loadReferenceImages(input.request.referenceImages);
+        } catch (err) {
+          throw invalidRequest((err as Error).message);
+        }
+        return providers[input.provider].submit({ ...input.request, referenceImages }, cancellationSignal());
+      });
+    } catch (err) {
+      // Holding an account slot, the workflow waits for one again rather than this activity retrying.
+      if (input.throttledIsAnswer && err instanceof ApplicationFailure && err.type === ErrorType.RateLimited) {
+        log.info('throttled by the provider', { itemId: input.itemId, provider: input.provider });
+        return { throttled: { retryAfterMs: err.nextRetryDelay == null ? undefined : msToNumber(err.nextRetryDelay) } };
       }
-      return providers[input.provider].submit({ ...input.request, referenceImages }, cancellationSignal());
-    });
+      throw err;
+    }
+    const { taskId, model } = submitted;
     await journalTask(input.outDir, input.itemId, { key, taskId, model, submittedAt: new Date().toISOString() });
     log.info('submitted', { itemId: input.itemId, provider: input.provider, taskId });
     return { taskId, model };

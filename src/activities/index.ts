@@ -1,14 +1,16 @@
 // Activities are built by a factory that takes their dependencies (provider clients, limits), so tests and
 // workers can hand in what they need.
+import { type AccountActivityDeps, createAccountActivities } from './accounts';
 import { createBatchActivities } from './batch';
 import { createImageActivities, type ImageActivityDeps } from './image';
 
-export type ActivityDeps = ImageActivityDeps;
+export type ActivityDeps = ImageActivityDeps & AccountActivityDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createImageActivities(deps),
     ...createBatchActivities(),
+    ...createAccountActivities(deps),
   };
 }
 

@@ -1,5 +1,6 @@
 // The provider interface: plain async functions over HTTP, nothing of Temporal.
 import { ErrorType, type ErrorTypeName } from '../shared/errors';
+import type { AccountIdentity } from './account';
 import type { ImageRequestSpec, ProviderKind } from '../shared/types';
 
 export interface ReferenceImage {
@@ -29,6 +30,8 @@ export interface ImageProviderClient {
   submit(req: GenerateRequest, signal?: AbortSignal): Promise<SubmittedTask>;
   status(task: SubmittedTask, signal?: AbortSignal): Promise<TaskStatus>;
   cancel(task: SubmittedTask, signal?: AbortSignal): Promise<void>;
+  /** The account this client's tasks count against (endpoint and credential fingerprint). */
+  account(): AccountIdentity;
 }
 
 /** A classified provider error. `type` is one of ErrorType; the activity layer maps it to a Temporal failure. */

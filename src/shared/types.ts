@@ -1,5 +1,6 @@
 // Types shared by workflows, activities, providers and the CLI.
 import type { ImageItem, ImagePolicy, ImageRequestSpec } from './item-schema';
+import type { AccountRef } from './accounts';
 import type { ProviderKind } from './providers';
 
 export { PROVIDER_KINDS, type ProviderKind } from './providers';
@@ -14,11 +15,13 @@ export interface ImageWorkflowInput {
   policy: ImagePolicy;
   /** Workflow id of the batch to signal the result to (by id, so it reaches the current run). */
   reportTo?: string;
+  /** The provider account whose slot the image holds from its submit until its task has ended. */
+  account?: AccountRef;
 }
 
 export type ImageStatus = 'succeeded' | 'failed' | 'cancelled';
 
-export type ImageState = 'queued' | 'submitted' | 'generating' | 'downloading' | 'succeeded' | 'failed' | 'cancelled';
+export type ImageState = 'queued' | 'waiting' | 'submitted' | 'generating' | 'downloading' | 'succeeded' | 'failed' | 'cancelled';
 
 /** What one item ended as: metadata only, never image bytes. */
 export interface ImageResult {
@@ -57,10 +60,16 @@ export interface OutputTarget {
 export interface SubmitImageInput extends OutputTarget {
   provider: ProviderKind;
   request: ImageRequestSpec;
+  /** The image holds an account slot: a throttle is answered (the workflow waits for a slot), not retried here. */
+  throttledIsAnswer?: boolean;
 }
 
 /** Either the output is already on disk (the provider is not called), or a provider task was created. */
-export type SubmitImageOutput = { existing: StoredImage } | { taskId: string; model: string };
+export type SubmitImageOutput =
+  | { existing: StoredImage }
+  | { taskId: string; model: string }
+  /** Only with `throttledIsAnswer`: the provider refused the submit for its limit. */
+  | { throttled: { retryAfterMs?: number } };
 
 export interface ProviderTaskRef {
   provider: ProviderKind;

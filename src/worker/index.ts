@@ -35,7 +35,7 @@ export async function createWorker(o: ImageWorkerOptions): Promise<Worker> {
     namespace: o.namespace ?? 'default',
     taskQueue: o.taskQueue ?? TASK_QUEUE,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : defaultWorkflows()),
-    activities: createActivities({ providers: o.providers, maxImageBytes: o.maxImageBytes }),
+    activities: createActivities(o),
     ...o.tuning,
   });
 }

@@ -14,17 +14,33 @@ import {
 import type { BatchInput } from '../shared/batch-types';
 import { childClosedResult, failedImageResult } from '../shared/child-results';
 import { ImageBatchId, ImageProvider, ImageState } from '../shared/search-attributes';
-import type { ImageItem, ImageResult } from '../shared/types';
+import type { AccountRef } from '../shared/accounts';
+import type { ImageItem, ImageResult, ProviderKind } from '../shared/types';
 import { batchActivities } from './batch-activities';
 import type { BatchLedger } from './batch-ledger';
 import { imageWorkflow } from './image';
 
 const CHILD_CHECK_INTERVAL_MS = 5 * 60_000;
 
+/** The provider accounts of a batch's images, opened once per provider and run (an activity reads credentials). */
+export class BatchAccounts {
+  private readonly opened = new Map<ProviderKind, Promise<AccountRef>>();
+
+  of(provider: ProviderKind): Promise<AccountRef> {
+    let account = this.opened.get(provider);
+    if (!account) {
+      account = batchActivities.openAccount({ provider });
+      this.opened.set(provider, account);
+    }
+    return account;
+  }
+}
+
 /** Starts the item's child (round > 0: a retry, under its own id) and settles it from its close if it never reports. */
 export async function startImageChild(
   ledger: BatchLedger,
   input: BatchInput,
+  accounts: BatchAccounts | undefined,
   item: ImageItem,
   round: number,
 ): Promise<void> {
@@ -32,6 +48,7 @@ export async function startImageChild(
   const childId = `${batchWorkflowId}/${item.id}${round ? `-r${round}` : ''}`;
   const provider = item.provider ?? input.provider;
   ledger.started(item.id, childId);
+  const account = await accounts?.of(provider);
   try {
     const child = await startChild(imageWorkflow, {
       workflowId: childId,
@@ -43,6 +60,7 @@ export async function startImageChild(
           outDir: input.outDir,
           policy: { ...input.policy, ...item.policy },
           reportTo: batchWorkflowId,
+          account,
         },
       ],
       parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -36,7 +36,7 @@ import { ImageBatchId } from '../shared/search-attributes';
 import { BatchItems } from './batch-items';
 import { BatchLedger, type ControlMode, ControlRefused, type Positions } from './batch-ledger';
 import { batchActivities } from './batch-activities';
-import { startImageChild, watchInheritedChildren } from './batch-children';
+import { BatchAccounts, startImageChild, watchInheritedChildren } from './batch-children';
 
 /** Children started in one workflow task at most, to keep each task short. */
 const START_BURST = 100;
@@ -50,6 +50,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   }
   const ledger = new BatchLedger(input);
   const items = new BatchItems(input.items);
+  // Patched: histories recorded before accounts existed started children without one.
+  const accounts = patched('account-slots') ? new BatchAccounts() : undefined;
   const { recordResults, writeManifest } = batchActivities;
 
   const cancelChildren = (childIds: string[]) => {
@@ -84,7 +86,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
       const room = ledger.room(START_BURST);
       if (room > 0) {
         const next = await ledger.takeNext(room, items);
-        await Promise.all(next.map(({ item, round }) => startImageChild(ledger, input, item, round)));
+        await Promise.all(next.map(({ item, round }) => startImageChild(ledger, input, accounts, item, round)));
       }
       if (ledger.shouldFlush()) await flush();
       if (ledger.done()) {

@@ -8,6 +8,7 @@ import {
   CancelledFailure,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   sleep,
@@ -15,6 +16,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { AccountSlot } from './account-slot';
 import { IMAGE_FAILED } from '../shared/child-results';
 import { ErrorType, NON_RETRYABLE_ERRORS } from '../shared/errors';
 import { imageFinishedSignal } from '../shared/messages';
@@ -103,6 +105,11 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
   let retriesLeft = policy.retries;
   let simplificationsLeft = policy.simplifications;
   let task: ProviderTaskRef | undefined;
+  // Patched: histories recorded before accounts existed took no slot.
+  const slot =
+    input.account && patched('account-slots')
+      ? new AccountSlot(input.account, { batchId: input.batchId, itemId: item.id })
+      : undefined;
 
   upsertSearchAttributes([
     { key: ImageBatchId, value: input.batchId },
@@ -111,6 +118,8 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
   ]);
 
   const finish = async (): Promise<ImageResult> => {
+    // First, so the next image of the account starts as soon as possible.
+    await slot?.release();
     setState(result.status);
     await report(input.reportTo, result);
     if (result.status === 'failed') {
@@ -128,14 +137,27 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
     for (;;) {
       try {
         const request = { ...providerRequest, prompt, seed };
+        if (slot && !slot.held) {
+          setState('waiting');
+          setCurrentDetails(`**${item.id}** · waiting for a slot of ${slot.label}`);
+          await slot.acquire();
+        }
         // Not cancellable: once a provider task exists this workflow must know it, to cancel it.
-        const submitted = await CancellationScope.nonCancellable(() => submitImage({ ...target, provider, request }));
+        const submitted = await CancellationScope.nonCancellable(() =>
+          submitImage({ ...target, provider, request, ...(slot ? { throttledIsAnswer: true } : {}) }),
+        );
+        if ('throttled' in submitted) {
+          // The provider's limit, not this item's fault: wait for a slot again; the max wait starts at the submit.
+          await slot?.throttled(submitted.throttled.retryAfterMs);
+          continue;
+        }
         if ('existing' in submitted) {
           Object.assign(result, { status: 'succeeded', skipped: true, file: submitted.existing.file });
           Object.assign(result, { sha256: submitted.existing.sha256, bytes: submitted.existing.bytes });
           return await finish();
         }
         result.attempts++;
+        slot?.noteSubmitted();
         task = { provider, taskId: submitted.taskId, model: submitted.model };
         result.providerTaskId = task.taskId;
         result.model = task.model;
@@ -184,6 +206,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
         if (task) await cancelImage(task);
+        await slot?.release();
         result.status = 'cancelled';
         result.error = 'cancelled';
         setState('cancelled');

@@ -1,4 +1,5 @@
 // Alibaba DashScope (Wanx) asynchronous text-to-image: create with X-DashScope-Async, poll /tasks/{id}.
+import { type AccountIdentity, credentialFingerprint } from '../account';
 import type { ProviderKind } from '../../shared/types';
 import { httpJson } from '../http';
 import {
@@ -55,6 +56,10 @@ export class DashscopeClient implements ImageProviderClient {
 
   constructor(private readonly o: DashscopeOptions) {
     this.base = (o.baseUrl ?? DASHSCOPE_DEFAULT_BASE_URL).replace(/\/+$/, '');
+  }
+
+  account(): AccountIdentity {
+    return { endpoint: this.base, fingerprint: credentialFingerprint(this.o.apiKey) };
   }
 
   private headers(): Record<string, string> {

@@ -1,4 +1,5 @@
 // Volcengine Visual "sync2async" API: CVSync2AsyncSubmitTask / CVSync2AsyncGetResult (2022-08-31), CVCancelTask.
+import { type AccountIdentity, credentialFingerprint } from '../account';
 import type { ProviderKind } from '../../shared/types';
 import { httpJson } from '../http';
 import {
@@ -60,6 +61,10 @@ export class VolcengineClient implements ImageProviderClient {
 
   constructor(private readonly o: VolcengineOptions) {
     this.endpoint = (o.endpoint ?? VOLCENGINE_DEFAULT_ENDPOINT).replace(/\/+$/, '');
+  }
+
+  account(): AccountIdentity {
+    return { endpoint: this.endpoint, fingerprint: credentialFingerprint(this.o.accessKeyId) };
   }
 
   private async call(action: string, version: string, payload: unknown, signal?: AbortSignal) {

@@ -1,0 +1,73 @@
+// Account activities: open (start, if new) the workflow that owns a provider account's slots, and tell which of a
+// list of workflows have closed (an account gives their slots back).
+import { createHash } from 'node:crypto';
+import { getClient, activityInfo } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { ProviderClients } from '../providers';
+import type { AccountRef } from '../shared/accounts';
+import type { ProviderKind } from '../shared/types';
+import type { accountWorkflow } from '../workflows/account';
+
+export interface AccountActivityDeps {
+  providers: ProviderClients;
+  /** The limit a new account starts with, per provider (config or env of this worker). */
+  accountLimits?: Partial<Record<ProviderKind, number>>;
+  /** How often an account with slots held asks whether their holders still run (tests: shorter). */
+  accountHolderCheckMs?: number;
+}
+
+/** The account a provider client's tasks count against. */
+export function accountOf(provider: ProviderKind, providers: ProviderClients): AccountRef {
+  const { endpoint, fingerprint } = providers[provider].account();
+  const hash = createHash('sha256').update(`${provider}\u0000${endpoint}\u0000${fingerprint}`).digest('hex');
+  let host = endpoint;
+  try {
+    host = new URL(endpoint).host;
+  } catch {
+    // not a URL: shown as given
+  }
+  return {
+    workflowId: `account-${provider}-${hash.slice(0, 12)}`,
+    provider,
+    label: `${provider} at ${host}${fingerprint ? ` (key ${fingerprint.slice(0, 8)})` : ''}`,
+  };
+}
+
+const CLOSED = ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'];
+
+export function createAccountActivities({ providers, accountLimits = {}, accountHolderCheckMs }: AccountActivityDeps) {
+  /** The account for this worker's credentials; its workflow is started on this task queue if it is not running. */
+  async function openAccount(input: { provider: ProviderKind }): Promise<AccountRef> {
+    const account = accountOf(input.provider, providers);
+    await getClient().workflow.start<typeof accountWorkflow>('accountWorkflow', {
+      workflowId: account.workflowId,
+      taskQueue: activityInfo().taskQueue,
+      args: [{ account, setLimit: accountLimits[input.provider], holderCheckIntervalMs: accountHolderCheckMs }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `provider account: ${account.label}`,
+    });
+    return account;
+  }
+
+  /** Those of the workflows that are no longer running (closed, or gone with the retention). */
+  async function closedWorkflows(input: { workflowIds: string[] }): Promise<string[]> {
+    const client = getClient();
+    const closed: string[] = [];
+    for (const id of input.workflowIds) {
+      const status = await client.workflow
+        .getHandle(id)
+        .describe()
+        .then(
+          (d) => d.status.name as string,
+          (err: unknown) => {
+            if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+            throw err;
+          },
+        );
+      if (status === 'NOT_FOUND' || CLOSED.includes(status)) closed.push(id);
+    }
+    return closed;
+  }
+
+  return { openAccount, closedWorkflows };
+}

@@ -1,0 +1,87 @@
+// An image's slot of its provider account: asked for by signal before a submit, granted by signal, given back when
+// the image's provider task has ended (or when the provider throttled the submit, which teaches the account).
+import {
+  condition,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { type AccountRef, slotGrantedSignal, slotReleaseSignal, slotRequestSignal } from '../shared/accounts';
+
+const { openAccount } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+
+/** Backoff after a throttled submit when the provider names no retry-after: 1 s, doubling, at most 30 s. */
+const throttleBackoffMs = (consecutive: number) => Math.min(30_000, 1000 * 2 ** Math.max(0, consecutive - 1));
+
+export class AccountSlot {
+  private requests = 0;
+  private readonly granted = new Set<string>();
+  /** The request that holds (or waits for) the slot. */
+  private token: string | undefined;
+  /** A task was accepted on the slot: the account counts that as a success. */
+  private submitted = false;
+  private throttles = 0;
+
+  constructor(
+    private readonly account: AccountRef,
+    private readonly who: { batchId: string; itemId: string },
+  ) {
+    setHandler(slotGrantedSignal, ({ token }) => void this.granted.add(token));
+  }
+
+  /** Whether this image holds its slot now. */
+  get held(): boolean {
+    return this.token !== undefined && this.granted.has(this.token);
+  }
+
+  get label(): string {
+    return this.account.label;
+  }
+
+  /** Waits for a slot (not counted against the max wait, which starts at the submit). */
+  async acquire(): Promise<void> {
+    if (this.held) return;
+    const { workflowId, runId } = workflowInfo();
+    const token = `${workflowId}/${runId}/${++this.requests}`;
+    this.token = token;
+    const request = { token, holder: workflowId, ...this.who };
+    const account = getExternalWorkflowHandle(this.account.workflowId);
+    await account.signal(slotRequestSignal, request).catch(async () => {
+      // The account's workflow is not running (closed while idle, or terminated): open it again and ask again.
+      await openAccount({ provider: this.account.provider });
+      await account.signal(slotRequestSignal, request);
+    });
+    await condition(() => this.granted.has(token));
+  }
+
+  noteSubmitted(): void {
+    this.submitted = true;
+    this.throttles = 0;
+  }
+
+  /** The provider refused the submit for its limit: give the slot back, wait, and ask again. */
+  async throttled(retryAfterMs: number | undefined): Promise<void> {
+    this.throttles++;
+    await this.release({ throttled: true });
+    await sleep(retryAfterMs ?? throttleBackoffMs(this.throttles));
+    await this.acquire();
+  }
+
+  /** Gives the slot back, or withdraws a request not granted yet. Best effort: a gone account needs nothing. */
+  async release(o: { throttled?: boolean } = {}): Promise<void> {
+    const token = this.token;
+    if (!token) return;
+    this.token = undefined;
+    const release = { token, throttled: o.throttled, submitted: !o.throttled && this.submitted };
+    this.submitted = false;
+    await getExternalWorkflowHandle(this.account.workflowId)
+      .signal(slotReleaseSignal, release)
+      .catch(() => undefined);
+  }
+}
