@@ -5,10 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-import { batchWorkflow } from '../../src/workflows';
-import { FAST_POLICY, type ImageEnv, startImageEnv } from '../helpers/image-env';
+import { type ImageEnv, startImageEnv } from '../helpers/image-env';
+import { startTestBatch } from '../helpers/batch';
 import { closeConnections } from '../helpers/temporal';
-import { ImageBatchId } from '../../src/shared/search-attributes';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let env: ImageEnv;
@@ -38,21 +37,8 @@ afterAll(async () => {
 describe('Web UI', () => {
   it('lists a batch and its image children by ImageBatchId', async () => {
     const batchId = `ui-${process.pid}`;
-    const handle = await env.client.workflow.start(batchWorkflow, {
-      taskQueue: env.taskQueue,
-      workflowId: `batch-${batchId}`,
-      typedSearchAttributes: [{ key: ImageBatchId, value: batchId }],
-      args: [
-        {
-          batchId,
-          items: { kind: 'inline', items: [1, 2, 3].map((i) => ({ id: `pic-${i}`, prompt: `picture ${i}` })) },
-          outDir: path.join(env.outDir, batchId),
-          provider: 'volcengine',
-          concurrency: 3,
-          policy: FAST_POLICY,
-        },
-      ],
-    });
+    const items = [1, 2, 3].map((i) => ({ id: `pic-${i}`, prompt: `picture ${i}` }));
+    const { handle } = await startTestBatch(env, batchId, items, { searchAttribute: true });
     expect((await handle.result()).succeeded).toBe(3);
 
     const page = await browser.newPage();

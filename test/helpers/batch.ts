@@ -7,8 +7,11 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { isBatchFile } from '../../src/output/batch-folder';
 import { type Manifest, readManifest as readManifestFile } from '../../src/output/manifest';
 import type { SimulatorStats } from '../../src/providers/simulator/server';
+import type { BatchInput } from '../../src/shared/batch-types';
+import { ImageBatchId } from '../../src/shared/search-attributes';
 import type { ImageItem } from '../../src/shared/types';
-import { walk } from './image-env';
+import type { batchWorkflow } from '../../src/workflows';
+import { FAST_POLICY, walk } from './image-env';
 
 export const makeItems = (
   count: number,
@@ -20,6 +23,44 @@ export const makeItems = (
     prompt: `${prefix} picture number ${i + 1}`,
     ...extra(i + 1),
   }));
+
+/** Where a test batch runs: a client, the task queue its worker polls, and the folder its batch folders go in. */
+export interface BatchTarget {
+  client: Client;
+  taskQueue: string;
+  outDir: string;
+}
+
+export type TestBatchOptions = Partial<Omit<BatchInput, 'batchId' | 'outDir'>> & {
+  /** Index the batch by ImageBatchId at start, as the CLI does (otherwise the workflow upserts it itself). */
+  searchAttribute?: boolean;
+};
+
+/** Starts batchWorkflow as `batch-<batchId>` with its folder under the target's outDir (3 at a time, FAST_POLICY). */
+export async function startTestBatch(
+  target: BatchTarget,
+  batchId: string,
+  items: ImageItem[],
+  { searchAttribute, ...overrides }: TestBatchOptions = {},
+) {
+  const outDir = path.join(target.outDir, batchId);
+  const input: BatchInput = {
+    batchId,
+    items: { kind: 'inline', items },
+    outDir,
+    provider: 'volcengine',
+    concurrency: 3,
+    policy: FAST_POLICY,
+    ...overrides,
+  };
+  const handle = await target.client.workflow.start<typeof batchWorkflow>('batchWorkflow', {
+    taskQueue: target.taskQueue,
+    workflowId: `batch-${batchId}`,
+    typedSearchAttributes: searchAttribute ? [{ key: ImageBatchId, value: batchId }] : undefined,
+    args: [input],
+  });
+  return { handle, batchId, outDir, input };
+}
 
 export function readManifest(outDir: string): Manifest {
   const m = readManifestFile(outDir);

@@ -8,7 +8,8 @@ import type { KnobsInput } from '../../src/providers/simulator/knobs';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
 import { createWorker } from '../../src/worker';
 import type { ImagePolicy } from '../../src/shared/types';
-import { nativeConnection, testClient, uniqueQueue, workflowBundle } from './temporal';
+import { workflowBundle } from './bundle';
+import { nativeConnection, testClient, uniqueQueue } from './temporal';
 
 export const FAST_POLICY: ImagePolicy = {
   pollIntervalMs: 200,

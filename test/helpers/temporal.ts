@@ -1,24 +1,13 @@
-// Per-test-file access to the run's one dev server, and workers on unique task queues.
+// Per-test-file access to the run's one dev server, and workers on unique task queues (integration tier only:
+// the server's address comes from the globalSetup through `inject`, read lazily).
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type WorkerOptions,
-} from '@temporalio/worker';
-
-// Keep worker logs quiet unless a test fails; warnings still show.
-const quiet = new DefaultLogger('WARN');
-Runtime.install({ logger: quiet });
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { workflowBundle } from './bundle';
 
 let client: Client | undefined;
 let native: NativeConnection | undefined;
-const bundles = new Map<string, Promise<{ code: string }>>();
 
 export function temporalAddress(): string {
   return inject('temporalAddress');
@@ -39,18 +28,6 @@ export async function nativeConnection(): Promise<NativeConnection> {
 
 export function uniqueQueue(prefix = 'test'): string {
   return `${prefix}-${randomUUID()}`;
-}
-
-export const SRC_WORKFLOWS = path.resolve(__dirname, '../../src/workflows/index.ts');
-
-/** Bundles a workflows module once per test file (webpack takes about a second). */
-export function workflowBundle(workflowsPath: string = SRC_WORKFLOWS): Promise<{ code: string }> {
-  let b = bundles.get(workflowsPath);
-  if (!b) {
-    b = bundleWorkflowCode({ workflowsPath, logger: quiet });
-    bundles.set(workflowsPath, b);
-  }
-  return b;
 }
 
 export async function createTestWorker(

@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { batchWorkflow } from '../../src/workflows';
 import {
   cancelSignal,
   pauseSignal,
@@ -14,11 +13,18 @@ import {
   retrySignal,
   setConcurrencySignal,
 } from '../../src/shared/messages';
-import type { BatchInput, BatchProgress } from '../../src/shared/batch-types';
+import type { BatchProgress } from '../../src/shared/batch-types';
 import type { ImageItem } from '../../src/shared/types';
 import { FAST_POLICY, type ImageEnv, startImageEnv, waitFor } from '../helpers/image-env';
 import { closeConnections } from '../helpers/temporal';
-import { childOutcomes, childrenOf, makeItems, readManifest } from '../helpers/batch';
+import {
+  childOutcomes,
+  childrenOf,
+  makeItems,
+  readManifest,
+  startTestBatch,
+  type TestBatchOptions,
+} from '../helpers/batch';
 import { maybeRecordHistory } from '../helpers/histories';
 
 let env: ImageEnv;
@@ -37,24 +43,8 @@ beforeEach(() => {
   env.sim.setKnobs(BASE);
 });
 
-async function startBatch(list: ImageItem[], o: Partial<BatchInput> = {}) {
-  const batchId = `b${++n}-${env.taskQueue.slice(-8)}`;
-  const input: BatchInput = {
-    batchId,
-    items: { kind: 'inline', items: list },
-    outDir: path.join(env.outDir, batchId),
-    provider: 'volcengine',
-    concurrency: 3,
-    policy: FAST_POLICY,
-    ...o,
-  };
-  const handle = await env.client.workflow.start(batchWorkflow, {
-    taskQueue: env.taskQueue,
-    workflowId: `batch-${batchId}`,
-    args: [input],
-  });
-  return { handle, input };
-}
+const startBatch = (list: ImageItem[], o: TestBatchOptions = {}) =>
+  startTestBatch(env, `b${++n}-${env.taskQueue.slice(-8)}`, list, o);
 
 const progress = (h: { query: (q: typeof progressQuery) => Promise<BatchProgress> }) => h.query(progressQuery);
 

@@ -1,14 +1,18 @@
 // Signals at bad moments: cancel while the batch continues-as-new, retry of an item that is still running, a child
 // terminated by hand after the run that started it continued as new.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import path from 'node:path';
-import { batchWorkflow } from '../../src/workflows';
 import { cancelSignal, progressQuery, retrySignal } from '../../src/shared/messages';
-import type { BatchInput } from '../../src/shared/batch-types';
 import type { ImageItem } from '../../src/shared/types';
-import { FAST_POLICY, type ImageEnv, startImageEnv, waitFor } from '../helpers/image-env';
+import { type ImageEnv, startImageEnv, waitFor } from '../helpers/image-env';
 import { closeConnections } from '../helpers/temporal';
-import { childOutcomes, childrenOf, makeItems, readManifest } from '../helpers/batch';
+import {
+  childOutcomes,
+  childrenOf,
+  makeItems,
+  readManifest,
+  startTestBatch,
+  type TestBatchOptions,
+} from '../helpers/batch';
 import { maybeRecordHistory } from '../helpers/histories';
 
 let env: ImageEnv;
@@ -21,26 +25,8 @@ afterAll(async () => {
   await closeConnections();
 });
 
-async function start(items: ImageItem[], o: Partial<BatchInput> = {}) {
-  const batchId = `sig-${++n}-${process.pid}`;
-  const outDir = path.join(env.outDir, batchId);
-  const handle = await env.client.workflow.start(batchWorkflow, {
-    taskQueue: env.taskQueue,
-    workflowId: `batch-${batchId}`,
-    args: [
-      {
-        batchId,
-        items: { kind: 'inline', items },
-        outDir,
-        provider: 'volcengine',
-        concurrency: 5,
-        policy: FAST_POLICY,
-        ...o,
-      },
-    ],
-  });
-  return { handle, batchId, outDir };
-}
+const start = (items: ImageItem[], o: TestBatchOptions = {}) =>
+  startTestBatch(env, `sig-${++n}-${process.pid}`, items, { concurrency: 5, ...o });
 
 /** The children that did not end as completed or cancelled (waiting for each to close). */
 async function leftOver(batchId: string): Promise<string[]> {

@@ -4,12 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { batchWorkflow } from '../../src/workflows';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
 import { cliEnv, spawnCli } from '../helpers/cli';
 import { closeConnections, testClient, uniqueQueue } from '../helpers/temporal';
 import { waitFor } from '../helpers/image-env';
-import { expectOutputsIntact, makeItems } from '../helpers/batch';
+import { expectOutputsIntact, makeItems, startTestBatch } from '../helpers/batch';
 
 let sim: ProviderSimulator;
 beforeAll(async () => {
@@ -25,22 +24,15 @@ describe('worker crashes', () => {
     const queue = uniqueQueue('crash');
     const env = cliEnv({ ...sim.env(), IMAGEBATCH_LOG_LEVEL: 'WARN' });
     const startWorker = () => spawnCli(['worker', '--task-queue', queue], { env });
-    const outDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ib-crash-')), 'b');
-    const client = await testClient();
     let worker = startWorker();
-    const handle = await client.workflow.start(batchWorkflow, {
+    const target = {
+      client: await testClient(),
       taskQueue: queue,
-      workflowId: `batch-${queue}`,
-      args: [
-        {
-          batchId: queue,
-          items: { kind: 'inline', items: makeItems(100, 'crash') },
-          outDir,
-          provider: 'volcengine',
-          concurrency: 10,
-          policy: { pollIntervalMs: 300, expectedLatencyMs: 300, maxWaitMs: 60_000, retries: 3, simplifications: 2 },
-        },
-      ],
+      outDir: fs.mkdtempSync(path.join(os.tmpdir(), 'ib-crash-')),
+    };
+    const { handle, outDir } = await startTestBatch(target, queue, makeItems(100, 'crash'), {
+      concurrency: 10,
+      policy: { pollIntervalMs: 300, expectedLatencyMs: 300, maxWaitMs: 60_000, retries: 3, simplifications: 2 },
     });
     const kills: number[] = [];
     for (const base of [10, 40, 70]) {

@@ -44,7 +44,7 @@ async function submit(prompt: string, env = new MockActivityEnvironment()) {
     itemId: 'a',
     request: { prompt },
   });
-  if ('existing' in out) throw new Error('unexpected existing');
+  if (!('taskId' in out)) throw new Error(`expected a provider task, got ${JSON.stringify(out)}`);
   return { provider: 'dashscope' as const, ...out, outDir, itemId: 'a' };
 }
 

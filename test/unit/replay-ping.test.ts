@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { loadHistory } from '../helpers/histories';
-import { workflowBundle } from '../helpers/temporal';
+import { workflowBundle } from '../helpers/bundle';
 
 const fixture = (f: string) => path.resolve(__dirname, '../fixtures/workflows', f);
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { Worker } from '@temporalio/worker';
 import { HISTORIES_DIR, loadHistory, recordedWorkflowId } from '../helpers/histories';
-import { workflowBundle } from '../helpers/temporal';
+import { workflowBundle } from '../helpers/bundle';
 
 const recorded = fs
   .readdirSync(HISTORIES_DIR)
