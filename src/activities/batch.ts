@@ -61,6 +61,8 @@ export function createBatchActivities() {
     items: ItemsSource;
     retryOf?: string;
     cancelled: boolean;
+    /** The batch stopped with items not run (its budget is spent): the manifest says why, and keeps the journal. */
+    stopped?: string;
     provider: ProviderKind;
   }): Promise<string> {
     const ids = input.retryOf ? (readManifest(input.outDir)?.items.map((e) => e.id) ?? []) : [];
@@ -74,10 +76,12 @@ export function createBatchActivities() {
       ids,
       latest: await latestResults(input.outDir),
       cancelled: input.cancelled,
+      stopped: input.stopped,
       provider: input.provider,
       now: new Date(),
     });
     const target = await writeManifestFile(input.outDir, manifest);
+    if (input.stopped) return target;
     // Every item has reported: no submit is left to resume, so the journal goes (entries of cancelled or failed
     // items would otherwise stay).
     await fs.promises.rm(batchFolder(input.outDir).tasksDir, { recursive: true, force: true });

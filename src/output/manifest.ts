@@ -6,14 +6,18 @@ import type { ResultRecord } from '../shared/batch-types';
 import type { ImageResult, ProviderKind } from '../shared/types';
 import { batchFolder } from './batch-folder';
 
-export interface ManifestEntry extends Omit<ImageResult, 'itemId' | 'file'> {
+export interface ManifestEntry extends Omit<ImageResult, 'itemId' | 'file' | 'status'> {
   id: string;
+  /** `queued`: not run yet, in a batch that stopped (its budget is spent) and can be resumed. */
+  status: ImageResult['status'] | 'queued';
   /** Relative to the batch folder. */
   file: string | null;
 }
 
 export interface Manifest {
   batchId: string;
+  /** Why the batch stopped with items not run (its budget is spent); absent once it has ended. */
+  stopped?: string;
   retryOf?: string;
   writtenAt: string;
   counts: Record<string, number>;
@@ -36,6 +40,8 @@ export function buildManifest(o: {
   ids: string[];
   latest: Map<string, ResultRecord>;
   cancelled: boolean;
+  /** The batch stopped, open, with items not run (why, in words); they are listed as queued. */
+  stopped?: string;
   provider: ProviderKind;
   now: Date;
 }): Manifest {
@@ -43,23 +49,21 @@ export function buildManifest(o: {
   const items = o.ids.map((id): ManifestEntry => {
     const r = o.latest.get(id);
     if (!r) {
-      counts.cancelled++;
-      return {
-        id,
-        status: 'cancelled',
-        file: null,
-        provider: o.provider,
-        attempts: 0,
-        prompts: [],
-        error: o.cancelled ? 'batch cancelled before the item started' : 'no result recorded',
-      };
+      const status = o.stopped ? 'queued' : 'cancelled';
+      counts[status] = (counts[status] ?? 0) + 1;
+      const error = o.stopped
+        ? `not run yet: ${o.stopped}`
+        : o.cancelled
+          ? 'batch cancelled before the item started'
+          : 'no result recorded';
+      return { id, status, file: null, provider: o.provider, attempts: 0, prompts: [], error };
     }
     counts[r.status]++;
     if (r.skipped) counts.skipped++;
     const { itemId: _i, at: _a, seq: _s, file, ...rest } = r;
     return { id, ...rest, file: file ? path.relative(o.dir, file) : null };
   });
-  return { batchId: o.batchId, retryOf: o.retryOf, writtenAt: o.now.toISOString(), counts, items };
+  return { batchId: o.batchId, retryOf: o.retryOf, stopped: o.stopped, writtenAt: o.now.toISOString(), counts, items };
 }
 
 /** Written whole: tmp file, then rename. Returns the manifest's path. */

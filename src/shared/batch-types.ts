@@ -1,4 +1,5 @@
 // The batch's input, progress and summary.
+import type { AccountRef } from './accounts';
 import type { ImageItem, ImagePolicy, ImageResult, ProviderKind } from './types';
 
 /** Where the items come from: inline for small batches, else pages read by an activity from a file. */
@@ -22,8 +23,17 @@ export interface BatchInput {
   continueAsNewAfterEvents?: number;
   /** How often a run looks for children an earlier run started that closed without reporting (default 5 min). */
   childCheckIntervalMs?: number;
+  /** Provider submissions the batch may make at most (accepted tasks, resubmissions included); none: no cap. */
+  maxSubmissions?: number;
   /** Carried across continue-as-new. */
   state?: BatchState;
+}
+
+/** The batch's submission budget: what it may spend, has spent, and has promised to the images in flight. */
+export interface SubmissionBudget {
+  max: number;
+  used: number;
+  reserved: number;
 }
 
 /** An item's result as the results log keeps it. */
@@ -58,6 +68,12 @@ export interface BatchState {
   runs: number;
   /** Item results reported but not yet written to disk. */
   pendingResults?: ResultRecord[];
+  /** The submission budget (absent in older runs' state and when there is none). */
+  maxSubmissions?: number;
+  /** Submissions made by the images that have reported. */
+  submissions?: number;
+  /** Submissions promised to each image in flight: it stops before it makes more. */
+  reserved?: Record<string, number>;
 }
 
 export interface BatchProgress {
@@ -78,6 +94,11 @@ export interface BatchProgress {
   updatedAt: string;
   recentFailures: FailureNote[];
   runs: number;
+  budget?: SubmissionBudget;
+  /** Why the batch starts nothing more although items wait (the budget is spent), in words. */
+  stopped?: string;
+  /** The provider accounts the batch's images hold slots of (`imagebatch limit` shows them). */
+  accounts?: AccountRef[];
 }
 
 export interface BatchSummary {

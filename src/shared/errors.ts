@@ -22,6 +22,8 @@ export const ErrorType = {
   TaskPending: 'TaskPending',
   /** The downloaded image is unusable (too large, wrong magic bytes, truncated, bad URL): resubmit. */
   BadImage: 'BadImage',
+  /** Not the item's fault: its share of the batch's submission budget is spent. The batch queues it again. */
+  BudgetReached: 'BudgetReached',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];

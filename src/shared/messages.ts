@@ -30,7 +30,11 @@ export const CONTROL_REFUSED = 'ControlRefused';
 export const cancelUpdate = defineUpdate<ControlAnswer, [ItemSelection]>('cancel');
 export const retryUpdate = defineUpdate<ControlAnswer, [ItemSelection]>('retry');
 export const pauseUpdate = defineUpdate<ControlAnswer>('pause');
-export const resumeUpdate = defineUpdate<ControlAnswer>('resume');
+/** Resume a paused batch, or one stopped by its budget with a larger one. */
+export interface ResumeOptions {
+  maxSubmissions?: number;
+}
+export const resumeUpdate = defineUpdate<ControlAnswer, [ResumeOptions]>('resume');
 export const setConcurrencyUpdate = defineUpdate<ControlAnswer, [number]>('setConcurrency');
 
 // The same control as signals, which batches keep obeying (older clients, `temporal workflow signal`). A signal

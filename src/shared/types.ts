@@ -17,6 +17,8 @@ export interface ImageWorkflowInput {
   reportTo?: string;
   /** The provider account whose slot the image holds from its submit until its task has ended. */
   account?: AccountRef;
+  /** Submissions the image may make (its share of the batch's budget); past it, it ends as BudgetReached. */
+  maxSubmissions?: number;
 }
 
 export type ImageStatus = 'succeeded' | 'failed' | 'cancelled';

@@ -15,9 +15,9 @@ import type { BatchInput } from '../shared/batch-types';
 import { childClosedResult, failedImageResult } from '../shared/child-results';
 import { ImageBatchId, ImageProvider, ImageState } from '../shared/search-attributes';
 import type { AccountRef } from '../shared/accounts';
-import type { ImageItem, ImageResult, ProviderKind } from '../shared/types';
+import type { ImageResult, ProviderKind } from '../shared/types';
 import { batchActivities } from './batch-activities';
-import type { BatchLedger } from './batch-ledger';
+import type { BatchLedger, NextImage } from './batch-ledger';
 import { imageWorkflow } from './image';
 
 const CHILD_CHECK_INTERVAL_MS = 5 * 60_000;
@@ -25,11 +25,16 @@ const CHILD_CHECK_INTERVAL_MS = 5 * 60_000;
 /** The provider accounts of a batch's images, opened once per provider and run (an activity reads credentials). */
 export class BatchAccounts {
   private readonly opened = new Map<ProviderKind, Promise<AccountRef>>();
+  /** The accounts opened so far, for the progress query. */
+  readonly known: AccountRef[] = [];
 
   of(provider: ProviderKind): Promise<AccountRef> {
     let account = this.opened.get(provider);
     if (!account) {
-      account = batchActivities.openAccount({ provider });
+      account = batchActivities.openAccount({ provider }).then((a) => {
+        this.known.push(a);
+        return a;
+      });
       this.opened.set(provider, account);
     }
     return account;
@@ -41,8 +46,7 @@ export async function startImageChild(
   ledger: BatchLedger,
   input: BatchInput,
   accounts: BatchAccounts | undefined,
-  item: ImageItem,
-  round: number,
+  { item, round, maxSubmissions }: NextImage,
 ): Promise<void> {
   const batchWorkflowId = workflowInfo().workflowId;
   const childId = `${batchWorkflowId}/${item.id}${round ? `-r${round}` : ''}`;
@@ -61,6 +65,7 @@ export async function startImageChild(
           policy: { ...input.policy, ...item.policy },
           reportTo: batchWorkflowId,
           account,
+          maxSubmissions,
         },
       ],
       parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -5,7 +5,11 @@ import type { BatchInput, BatchProgress, BatchState, BatchSummary, ResultRecord 
 import { MAX_CONCURRENCY } from '../shared/constants';
 import type { ControlAnswer } from '../shared/messages';
 import type { ImageItem, ImageResult } from '../shared/types';
+import { BatchBudget } from './batch-budget';
 import { initialState } from './batch-state';
+import { ErrorType } from '../shared/errors';
+
+const BUDGET_REACHED: string = ErrorType.BudgetReached;
 import {
   CANCELLABLE,
   ControlRefused,
@@ -22,6 +26,13 @@ export { ControlRefused };
 /** Results are written to disk in groups, not one activity per image. */
 export const FLUSH_EVERY = 100;
 const RECENT_FAILURES = 20;
+
+/** An item to start now: `round` > 0 for a retry; `maxSubmissions` its share of the batch's budget, if any. */
+export interface NextImage {
+  item: ImageItem;
+  round: number;
+  maxSubmissions?: number;
+}
 
 /** What the workflow loads for the ledger: items by id (retried ones) and by position (the cursor's). */
 export interface ItemLoader {
@@ -50,6 +61,7 @@ export interface ControlOutcome {
 export class BatchLedger {
   readonly total: number;
   private readonly s: BatchState;
+  private readonly budget: BatchBudget;
   /** Queued items cancelled before they started: the cursor passes over them. */
   private readonly skip: Set<string>;
   /** Results not yet written to disk; what a run did not flush travels in the continue-as-new state. */
@@ -62,6 +74,7 @@ export class BatchLedger {
   constructor(private readonly input: BatchInput) {
     this.total = input.items.kind === 'inline' ? input.items.items.length : input.items.count;
     this.s = input.state ? { ...input.state, runs: input.state.runs + 1 } : initialState(input);
+    this.budget = new BatchBudget(this.s);
     // State carried by runs before skipIds existed kept the skipped ids among the cancelled ones.
     this.skip = new Set(this.s.skipIds ?? this.s.cancelledIds);
     this.pending = this.s.pendingResults ?? [];
@@ -91,11 +104,12 @@ export class BatchLedger {
     return this.queueEmpty() && this.inFlightCount === 0;
   }
   canStart(): boolean {
-    return !this.s.paused && !this.queueEmpty() && this.inFlightCount < this.s.concurrency;
+    return !this.s.paused && !this.queueEmpty() && this.inFlightCount < this.s.concurrency && this.budget.left() >= 1;
   }
   /** How many children may start now, at most `burst`. */
   room(burst: number): number {
-    return this.s.paused || this.s.cancelRequested ? 0 : Math.min(this.s.concurrency - this.inFlightCount, burst);
+    if (this.s.paused || this.s.cancelRequested) return 0;
+    return Math.min(this.s.concurrency - this.inFlightCount, burst, this.budget.left());
   }
 
   private touch(): void {
@@ -108,8 +122,8 @@ export class BatchLedger {
   }
 
   /** The next items to start, at most n: retried ones first, then the cursor's (passing over cancelled ones). */
-  async takeNext(n: number, load: ItemLoader): Promise<{ item: ImageItem; round: number }[]> {
-    const out: { item: ImageItem; round: number }[] = [];
+  async takeNext(n: number, load: ItemLoader): Promise<NextImage[]> {
+    const out: NextImage[] = [];
     if (this.s.requeued.length) {
       const ids = this.s.requeued.splice(0, n);
       for (const item of await load.byIds(ids)) out.push({ item, round: this.s.retryRounds[item.id] ?? 0 });
@@ -132,6 +146,11 @@ export class BatchLedger {
         error: 'cancelled before it started',
       });
     }
+    const policy = (item: ImageItem) => ({ ...this.input.policy, ...item.policy });
+    const shares = this.budget.allot(
+      out.map(({ item }) => ({ itemId: item.id, most: 1 + policy(item).retries + policy(item).simplifications })),
+    );
+    out.forEach((next, i) => (next.maxSubmissions = shares[i]));
     return out;
   }
 
@@ -145,6 +164,14 @@ export class BatchLedger {
   settle(r: ImageResult): void {
     if (!(r.itemId in this.s.inFlight)) return;
     delete this.s.inFlight[r.itemId];
+    this.budget.spent(r.itemId, r.attempts);
+    if (r.errorType === BUDGET_REACHED) {
+      // Its share is spent, the item is not done: it waits at the head of the queue for more budget.
+      this.s.retryRounds[r.itemId] = (this.s.retryRounds[r.itemId] ?? 0) + 1;
+      this.s.requeued.unshift(r.itemId);
+      this.touch();
+      return;
+    }
     this.s.counts[r.status]++;
     if (r.skipped) this.s.counts.skipped++;
     if (r.status !== 'succeeded') {
@@ -249,12 +276,23 @@ export class BatchLedger {
     return { message: 'paused: running images finish, no new ones start' };
   }
 
-  resume(mode: ControlMode): ControlAnswer {
-    if (mode !== 'lenient' && !this.s.paused) throw new ControlRefused('the batch is not paused');
+  /** Resume a paused batch, and (with a larger budget) one whose budget is spent. */
+  resume(mode: ControlMode, maxSubmissions?: number): ControlAnswer {
+    const before = this.budget.describe();
+    if (maxSubmissions === undefined) {
+      if (mode !== 'lenient' && !this.s.paused) throw new ControlRefused('the batch is not paused');
+    } else {
+      const probe = new BatchBudget({ ...this.s });
+      const wrong = probe.raise(maxSubmissions);
+      if (wrong && mode !== 'lenient') throw new ControlRefused(wrong);
+      if (wrong) return NOTHING.answer;
+    }
     if (mode === 'check') return NOTHING.answer;
+    if (maxSubmissions !== undefined) this.budget.raise(maxSubmissions);
     this.s.paused = false;
     this.touch();
-    return { message: 'resumed' };
+    const budget = before ? `; budget ${before.max} -> ${maxSubmissions ?? before.max} submissions` : '';
+    return { message: `resumed${budget}` };
   }
 
   setConcurrency(n: number, mode: ControlMode): ControlAnswer {
@@ -266,6 +304,13 @@ export class BatchLedger {
     if (valid) this.s.concurrency = Math.min(n, MAX_CONCURRENCY);
     this.touch();
     return { message: `concurrency ${from} -> ${this.s.concurrency}` };
+  }
+
+  /** Why nothing more starts although items wait: the budget is spent (undefined otherwise). */
+  stopped(): string | undefined {
+    const b = this.budget.describe();
+    if (!b || this.queueEmpty() || this.budget.left() >= 1) return undefined;
+    return `the budget of ${b.max} submissions is spent (${b.used} made${b.reserved ? `, ${b.reserved} promised to images in flight` : ''})`;
   }
 
   hasPending(): boolean {
@@ -299,6 +344,8 @@ export class BatchLedger {
       updatedAt: this.updatedAt,
       recentFailures: this.s.recentFailures,
       runs: this.s.runs,
+      budget: this.budget.describe(),
+      stopped: this.stopped(),
     };
   }
 

@@ -17,5 +17,8 @@ export function initialState(input: BatchInput): BatchState {
     cancelRequested: false,
     startedAt: new Date().toISOString(),
     runs: 1,
+    ...(input.maxSubmissions !== undefined
+      ? { maxSubmissions: input.maxSubmissions, submissions: 0, reserved: {} }
+      : {}),
   };
 }

@@ -70,7 +70,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     watchInheritedChildren(ledger, input.childCheckIntervalMs).catch(() => undefined);
   }
   wireControl(ledger, items, cancelChildren);
-  setHandler(progressQuery, () => ledger.progress());
+  setHandler(progressQuery, () => ({ ...ledger.progress(), accounts: accounts?.known }));
 
   const flush = async () => {
     if (ledger.hasPending()) await recordResults({ outDir: input.outDir, results: ledger.takePending() });
@@ -79,16 +79,35 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     workflowInfo().continueAsNewSuggested ||
     (input.continueAsNewAfterEvents !== undefined && workflowInfo().historyLength >= input.continueAsNewAfterEvents);
 
+  const manifestOf = (cancelled: boolean) => ({
+    outDir: input.outDir,
+    batchId: input.batchId,
+    items: input.items,
+    retryOf: input.retryOf,
+    cancelled,
+    provider: input.provider,
+  });
+
   let cancelled: unknown;
+  let stopNoted = false;
   try {
     for (;;) {
       const seen = ledger.changes;
       const room = ledger.room(START_BURST);
       if (room > 0) {
         const next = await ledger.takeNext(room, items);
-        await Promise.all(next.map(({ item, round }) => startImageChild(ledger, input, accounts, item, round)));
+        await Promise.all(next.map((image) => startImageChild(ledger, input, accounts, image)));
       }
       if (ledger.shouldFlush()) await flush();
+      const stopped = ledger.stopped();
+      if (stopped && !stopNoted && ledger.inFlightCount === 0) {
+        // The budget is spent and every image in flight has reported: the manifest says so (the batch stays
+        // open: `imagebatch resume --max-submissions` continues it).
+        stopNoted = true;
+        await flush();
+        await writeManifest({ ...manifestOf(false), stopped });
+      }
+      if (!stopped) stopNoted = false;
       if (ledger.done()) {
         await flush();
         // An Update still looking its items up (a retry, say) may yet give the batch more to do.
@@ -116,14 +135,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
 
   const manifest = await CancellationScope.nonCancellable(async () => {
     await flush();
-    return writeManifest({
-      outDir: input.outDir,
-      batchId: input.batchId,
-      items: input.items,
-      retryOf: input.retryOf,
-      cancelled: ledger.cancelRequested,
-      provider: input.provider,
-    });
+    return writeManifest(manifestOf(ledger.cancelRequested));
   });
   if (cancelled) throw cancelled;
   return ledger.summary(manifest);
@@ -166,8 +178,8 @@ function wireControl(ledger: BatchLedger, items: BatchItems, cancelChildren: (id
     validator: () => void ledger.pause('check'),
   });
   setHandler(pauseSignal, () => void ledger.pause('lenient'));
-  setHandler(resumeUpdate, () => answering(() => ledger.resume('strict')), {
-    validator: () => void ledger.resume('check'),
+  setHandler(resumeUpdate, (o) => answering(() => ledger.resume('strict', o?.maxSubmissions)), {
+    validator: (o) => void ledger.resume('check', o?.maxSubmissions),
   });
   setHandler(resumeSignal, () => void ledger.resume('lenient'));
   setHandler(setConcurrencyUpdate, (n) => answering(() => ledger.setConcurrency(n, 'strict')), {

@@ -137,6 +137,12 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
     for (;;) {
       try {
         const request = { ...providerRequest, prompt, seed };
+        if (input.maxSubmissions !== undefined && result.attempts >= input.maxSubmissions) {
+          // The batch's budget is money: stop here; the batch queues the item again for when there is more.
+          Object.assign(result, { status: 'cancelled', errorType: ErrorType.BudgetReached });
+          result.error = `its share of the batch's submission budget (${input.maxSubmissions}) is spent`;
+          return await finish();
+        }
         if (slot && !slot.held) {
           setState('waiting');
           setCurrentDetails(`**${item.id}** · waiting for a slot of ${slot.label}`);

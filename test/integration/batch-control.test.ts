@@ -59,7 +59,7 @@ describe('batch control by Update', () => {
     );
     expect((await handle.executeUpdate(pauseUpdate)).message).toMatch(/^paused/);
     expect(await refusal(handle.executeUpdate(pauseUpdate))).toBe('the batch is already paused');
-    expect(await handle.executeUpdate(resumeUpdate)).toEqual({ message: 'resumed' });
+    expect(await handle.executeUpdate(resumeUpdate, { args: [{}] })).toEqual({ message: 'resumed' });
     // Nothing refused above changed the batch: slow still runs, the others still wait.
     expect(await handle.query(progressQuery)).toMatchObject({ inFlight: ['slow'], queued: 2, concurrency: 1 });
 

@@ -8,7 +8,7 @@ import { BatchLedger, ControlRefused, type ItemLoader, type Positions } from '..
 const items = (n: number): ImageItem[] =>
   Array.from({ length: n }, (_, i) => ({ id: `i${i + 1}`, prompt: `p${i + 1}` }));
 
-function batch(n: number, concurrency = 2, state?: BatchInput['state']) {
+function batch(n: number, concurrency = 2, state?: BatchInput['state'], maxSubmissions?: number) {
   const list = items(n);
   const input: BatchInput = {
     batchId: 'b',
@@ -18,6 +18,7 @@ function batch(n: number, concurrency = 2, state?: BatchInput['state']) {
     concurrency,
     policy: { pollIntervalMs: 100, maxWaitMs: 1000, retries: 1, simplifications: 1, expectedLatencyMs: 0 },
     state,
+    maxSubmissions,
   };
   const loader: ItemLoader = {
     at: async (i) => list[i],
@@ -37,11 +38,11 @@ async function startNext(ledger: BatchLedger, loader: ItemLoader): Promise<strin
   return next.map(({ item, round }) => (round ? `${item.id}-r${round}` : item.id));
 }
 
-const result = (itemId: string, status: ImageResult['status'], error?: string): ImageResult => ({
+const result = (itemId: string, status: ImageResult['status'], error?: string, attempts = 1): ImageResult => ({
   itemId,
   status,
   provider: 'volcengine',
-  attempts: 1,
+  attempts,
   prompts: ['p'],
   error,
 });
@@ -223,5 +224,45 @@ describe('BatchLedger: continue-as-new', () => {
     const old = { ...ledger.carry(), skipIds: undefined, cancelledIds: ['i2'] };
     const next = new BatchLedger({ ...input, state: old });
     expect(await startNext(next, loader)).toEqual(['i1', 'i3']);
+  });
+});
+
+describe('BatchLedger: the submission budget', () => {
+  it('promises each image a share (one each, then up to its most) and starts none past the budget', async () => {
+    // Each image could spend 3 (1 + 1 retry + 1 simplification); the budget is 5.
+    const { ledger, loader } = batch(4, 3, undefined, 5);
+    const next = await ledger.takeNext(ledger.room(100), loader);
+    expect(next.map((n) => [n.item.id, n.maxSubmissions])).toEqual([
+      ['i1', 3],
+      ['i2', 1],
+      ['i3', 1],
+    ]);
+    for (const n of next) ledger.started(n.item.id, `c-${n.item.id}`);
+    expect(ledger.room(100)).toBe(0);
+    expect(ledger.progress().budget).toEqual({ max: 5, used: 0, reserved: 5 });
+    // i1 spent one of its three: two come back, and i4 may start with them.
+    ledger.settle(result('i1', 'succeeded'));
+    expect(ledger.progress().budget).toEqual({ max: 5, used: 1, reserved: 2 });
+    expect(ledger.room(100)).toBe(1);
+    const [i4] = await ledger.takeNext(1, loader);
+    expect(i4).toMatchObject({ item: { id: 'i4' }, maxSubmissions: 2 });
+  });
+
+  it('queues an image whose share ran out again, and stops with the reason once the budget is spent', async () => {
+    const { ledger, loader } = batch(3, 3, undefined, 3);
+    for (const n of await ledger.takeNext(ledger.room(100), loader)) ledger.started(n.item.id, `c-${n.item.id}`);
+    ledger.settle(result('i1', 'succeeded'));
+    ledger.settle(result('i2', 'cancelled', 'share spent', 1));
+    expect(ledger.stopped()).toBeUndefined();
+    ledger.settle({ ...result('i3', 'cancelled', 'share spent'), errorType: 'BudgetReached' });
+    expect(ledger.progress()).toMatchObject({ succeeded: 1, cancelled: 1, queued: 1, budget: { max: 3, used: 3 } });
+    expect(ledger.stopped()).toBe('the budget of 3 submissions is spent (3 made)');
+    expect(ledger.canStart()).toBe(false);
+    expect(ledger.done()).toBe(false);
+    expect(() => ledger.resume('check', 3)).toThrow('above the 3 submissions made or promised');
+    expect(ledger.resume('strict', 5).message).toBe('resumed; budget 3 -> 5 submissions');
+    expect(ledger.stopped()).toBeUndefined();
+    const [again] = await ledger.takeNext(ledger.room(100), loader);
+    expect(again).toMatchObject({ item: { id: 'i3' }, round: 1, maxSubmissions: 2 });
   });
 });
