@@ -12,6 +12,7 @@ import {
   setConcurrencyUpdate,
 } from '../../src/shared/messages';
 import { makeItems, readManifest, startTestBatch } from '../helpers/batch';
+import { readManifest as readManifestFile } from '../../src/output/manifest';
 import { maybeRecordHistory } from '../helpers/histories';
 import { type ImageEnv, startImageEnv, waitFor } from '../helpers/image-env';
 import { closeConnections } from '../helpers/temporal';
@@ -34,6 +35,12 @@ async function refusal(p: Promise<unknown>): Promise<string> {
   expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
   return (err as WorkflowUpdateFailedError).cause?.message ?? '';
 }
+
+/** The manifest a batch writes when it stops at its budget, once it is there. */
+const readManifestIfStopped = (outDir: string) => {
+  const m = readManifestFile(outDir);
+  return m?.stopped ? m : undefined;
+};
 
 /** An item that stays running for two minutes (its first poll waits that long), unless cancelled. */
 const SLOW = { id: 'slow', prompt: 'a slow one', policy: { expectedLatencyMs: 120_000 } };
@@ -93,5 +100,33 @@ describe('batch control by Update', () => {
     const answer = await handle.executeUpdate(cancelUpdate, { args: [{}] });
     expect(answer.message).toBe('cancelling the batch: 1 running item cancelled, 120 queued items will not start');
     expect(await handle.result()).toMatchObject({ status: 'cancelled', total: 121, cancelled: 121, succeeded: 0 });
+  });
+
+  it('stops at the submission budget with the rest queued, and continues when it is raised', async () => {
+    // "bloody" is rejected by moderation once its task ran (a paid task): the rewrite is a second submission.
+    await env.sim.setKnobs({ moderationWords: ['bloody'], moderationAt: 'result' });
+    const items = [{ id: 'u', prompt: 'a bloody battlefield at sunset' }, ...makeItems(4, 'budget')];
+    const { handle, outDir } = await startTestBatch(env, `budget-${process.pid}`, items, {
+      concurrency: 2,
+      maxSubmissions: 4,
+    });
+    const stopped = await waitFor(async () => {
+      const p = await handle.query(progressQuery);
+      return p.stopped && p.running === 0 ? p : undefined;
+    }, 'the batch to stop at its budget');
+    expect(stopped.stopped).toMatch(/^the budget of 4 submissions is spent/);
+    expect(stopped.budget).toEqual({ max: 4, used: 4, reserved: 0 });
+    expect(env.sim.stats().submissions).toBe(4);
+    const m = await waitFor(() => readManifestIfStopped(outDir), 'the manifest of the stopped batch');
+    expect(m.items.filter((e) => e.status === 'queued').length).toBeGreaterThan(0);
+    for (const e of m.items.filter((x) => x.status === 'queued')) expect(e.error).toMatch(/budget of 4/);
+
+    expect(await refusal(handle.executeUpdate(resumeUpdate, { args: [{ maxSubmissions: 4 }] }))).toMatch(/above the 4/);
+    expect(await handle.executeUpdate(resumeUpdate, { args: [{ maxSubmissions: 20 }] })).toEqual({
+      message: 'resumed; budget 4 -> 20 submissions',
+    });
+    expect(await handle.result()).toMatchObject({ succeeded: 5, failed: 0, cancelled: 0 });
+    expect(env.sim.stats().submissions).toBe(6);
+    expect(readManifest(outDir).stopped).toBeUndefined();
   });
 });
