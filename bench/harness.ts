@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
-import { itemsSource } from '../src/client/batch-runner';
+import { itemsSourceFor } from '../src/output/items-copy';
 import type { Latency } from '../src/providers/simulator/knobs';
 import type { BatchInput, BatchSummary } from '../src/shared/batch-types';
 import { progressQuery } from '../src/shared/messages';
@@ -172,7 +172,7 @@ export async function runBatch(
   const outDir = path.join(o.outRoot, o.batchId);
   const input: BatchInput = {
     batchId: o.batchId,
-    items: itemsSource(o.items, outDir),
+    items: itemsSourceFor(o.items, outDir),
     outDir,
     provider: 'volcengine',
     concurrency: o.concurrency,
