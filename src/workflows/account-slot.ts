@@ -16,6 +16,8 @@ const { openAccount } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
+const ASK_AGAIN_AFTER = '10 minutes';
+
 /** Backoff after a throttled submit when the provider names no retry-after: 1 s, doubling, at most 30 s. */
 const throttleBackoffMs = (consecutive: number) => Math.min(30_000, 1000 * 2 ** Math.max(0, consecutive - 1));
 
@@ -52,12 +54,15 @@ export class AccountSlot {
     this.token = token;
     const request = { token, holder: workflowId, ...this.who };
     const account = getExternalWorkflowHandle(this.account.workflowId);
-    await account.signal(slotRequestSignal, request).catch(async () => {
-      // The account's workflow is not running (closed while idle, or terminated): open it again and ask again.
-      await openAccount({ provider: this.account.provider });
-      await account.signal(slotRequestSignal, request);
-    });
-    await condition(() => this.granted.has(token));
+    for (;;) {
+      await account.signal(slotRequestSignal, request).catch(async () => {
+        // The account's workflow is not running (closed while idle, or terminated): open it again and ask again.
+        await openAccount({ provider: this.account.provider });
+        await account.signal(slotRequestSignal, request);
+      });
+      // Asked again now and then (the account ignores a repeat): an account terminated by hand forgot the request.
+      if (await condition(() => this.granted.has(token), ASK_AGAIN_AFTER)) return;
+    }
   }
 
   noteSubmitted(): void {
