@@ -23,7 +23,8 @@ export interface ImageWorkflowInput {
 
 export type ImageStatus = 'succeeded' | 'failed' | 'cancelled';
 
-export type ImageState = 'queued' | 'waiting' | 'submitted' | 'generating' | 'downloading' | 'succeeded' | 'failed' | 'cancelled';
+export type ImageState =
+  'queued' | 'waiting' | 'submitted' | 'generating' | 'downloading' | 'succeeded' | 'failed' | 'cancelled';
 
 /** What one item ended as: metadata only, never image bytes. */
 export interface ImageResult {

@@ -13,6 +13,7 @@ import {
 } from '@temporalio/workflow';
 import type { BatchInput } from '../shared/batch-types';
 import { childClosedResult, failedImageResult } from '../shared/child-results';
+import { asMarkdownText } from '../shared/markdown';
 import { ImageBatchId, ImageProvider, ImageState } from '../shared/search-attributes';
 import type { AccountRef } from '../shared/accounts';
 import type { ImageResult, ProviderKind } from '../shared/types';
@@ -75,7 +76,7 @@ export async function startImageChild(
         { key: ImageState, value: 'queued' },
         { key: ImageProvider, value: provider },
       ],
-      staticSummary: `${item.id}: ${item.prompt.slice(0, 80)}`,
+      staticSummary: asMarkdownText(`${item.id}: ${item.prompt.slice(0, 80)}`),
     });
     const settleUnreported = (outcome: unknown) => {
       // A child that reported was settled by its signal, which this run sees first.

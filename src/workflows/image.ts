@@ -20,6 +20,7 @@ import { AccountSlot } from './account-slot';
 import { IMAGE_FAILED } from '../shared/child-results';
 import { ErrorType, NON_RETRYABLE_ERRORS } from '../shared/errors';
 import { imageFinishedSignal } from '../shared/messages';
+import { asMarkdownText } from '../shared/markdown';
 import { cleanPrompt, simplifyPrompt } from '../shared/prompt';
 import { ImageBatchId, ImageProvider, ImageState } from '../shared/search-attributes';
 import type {
@@ -145,7 +146,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
         }
         if (slot && !slot.held) {
           setState('waiting');
-          setCurrentDetails(`**${item.id}** · waiting for a slot of ${slot.label}`);
+          setCurrentDetails(`**${asMarkdownText(item.id)}** · waiting for a slot of ${asMarkdownText(slot.label)}`);
           await slot.acquire();
         }
         // Not cancellable: once a provider task exists this workflow must know it, to cancel it.
@@ -170,7 +171,8 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
         if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled during submit');
         setState('generating');
         setCurrentDetails(
-          `**${item.id}** · ${provider} task \`${task.taskId}\` · attempt ${result.attempts}\n\nprompt: ${prompt}`,
+          `**${asMarkdownText(item.id)}** · ${provider} task ${asMarkdownText(task.taskId)} · attempt ${result.attempts}` +
+            `\n\nprompt: ${asMarkdownText(prompt)}`,
         );
         await sleep(policy.expectedLatencyMs);
         const stored = await collectImage({ ...target, ...task });
