@@ -4,11 +4,18 @@ import { ApplicationFailureCategory } from '@temporalio/common';
 import { ErrorType, NON_RETRYABLE_ERRORS } from '../shared/errors';
 import { ProviderError } from '../providers/types';
 
+/** Provider text enters history through failure messages: at most this much of it (Temporal keeps 4 KB). */
+export const MAX_MESSAGE_CHARS = 2000;
+
+export function truncated(message: string): string {
+  return message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}… (cut)` : message;
+}
+
 export function toFailure(err: unknown): unknown {
   if (!(err instanceof ProviderError)) return err;
   return ApplicationFailure.create({
     type: err.type,
-    message: err.message,
+    message: truncated(err.message),
     nonRetryable: NON_RETRYABLE_ERRORS.includes(err.type),
     // Honour Retry-After on 429s; other retryable errors use the policy's backoff.
     nextRetryDelay: err.type === ErrorType.RateLimited ? (err.details.retryAfterMs ?? 2000) : undefined,

@@ -11,6 +11,9 @@ export interface HttpJsonResponse {
   text: string;
 }
 
+/** A provider's JSON answer is small; a larger body is not read whole (a hostile or broken endpoint). */
+export const MAX_JSON_BYTES = 1024 * 1024;
+
 export interface HttpJsonOptions {
   method: 'GET' | 'POST';
   headers?: Record<string, string>;
@@ -37,7 +40,7 @@ export async function httpJson(url: string, o: HttpJsonOptions): Promise<HttpJso
   }
   let text: string;
   try {
-    text = await res.body.text();
+    text = await readCapped(res.body, MAX_JSON_BYTES);
   } catch (err) {
     throw transient(`${o.method} ${redact(url)}: body: ${(err as Error).message}`, { httpStatus: res.statusCode });
   }
@@ -48,6 +51,21 @@ export async function httpJson(url: string, o: HttpJsonOptions): Promise<HttpJso
     json = undefined;
   }
   return { status: res.statusCode, headers: res.headers, json, text };
+}
+
+/** The body as text, failing (and dropping the connection) past `max` bytes instead of buffering it all. */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, max: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy();
+      throw new Error(`the answer is over ${max} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Retry-After in ms (seconds or an HTTP date), if the response carried one. */
