@@ -16,10 +16,15 @@ export interface AccountActivityDeps {
   accountHolderCheckMs?: number;
 }
 
-/** The account a provider client's tasks count against. */
-export function accountOf(provider: ProviderKind, providers: ProviderClients): AccountRef {
+/**
+ * The account a provider client's tasks count against, as the workers of one task queue see it: its workflow runs on
+ * that queue (a workflow on another queue would wait for workers that may never poll it), so two deployments on two
+ * queues keep two accounts.
+ */
+export function accountOf(provider: ProviderKind, providers: ProviderClients, taskQueue: string): AccountRef {
   const { endpoint, fingerprint } = providers[provider].account();
-  const hash = createHash('sha256').update(`${provider}\u0000${endpoint}\u0000${fingerprint}`).digest('hex');
+  const key = [provider, endpoint, fingerprint, taskQueue].join('\u0000');
+  const hash = createHash('sha256').update(key).digest('hex');
   let host = endpoint;
   try {
     host = new URL(endpoint).host;
@@ -38,7 +43,7 @@ const CLOSED = ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'];
 export function createAccountActivities({ providers, accountLimits = {}, accountHolderCheckMs }: AccountActivityDeps) {
   /** The account for this worker's credentials; its workflow is started on this task queue if it is not running. */
   async function openAccount(input: { provider: ProviderKind }): Promise<AccountRef> {
-    const account = accountOf(input.provider, providers);
+    const account = accountOf(input.provider, providers, activityInfo().taskQueue);
     await getClient().workflow.start<typeof accountWorkflow>('accountWorkflow', {
       workflowId: account.workflowId,
       taskQueue: activityInfo().taskQueue,

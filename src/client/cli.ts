@@ -5,21 +5,14 @@ import { TemporalCliNotFound } from '../temporal/find-cli';
 import { TemporalUnreachable } from '../temporal/connection';
 import { MAX_CONCURRENCY } from '../shared/constants';
 import { action } from './action';
-import {
-  cancelCommand,
-  concurrencyCommand,
-  listCommand,
-  pauseCommand,
-  resumeCommand,
-  retryCommand,
-  statusCommand,
-  watchCommand,
-} from './commands/control';
+import { cancelCommand, concurrencyCommand, pauseCommand, resumeCommand } from './commands/control';
 import { devServerCommand } from './commands/dev-server';
+import { retryCommand } from './commands/retry';
 import { runCommand, startCommand } from './commands/run';
 import { addSimulatorCommand } from './commands/simulator';
+import { listCommand, statusCommand, watchCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
-import { EXIT, UsageError } from './exit-codes';
+import { EXIT, NoWorker, UsageError } from './exit-codes';
 import { ItemsFileError } from './items';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -139,7 +132,7 @@ export function buildProgram(): Command {
   program
     .command('retry')
     .argument('<batch>', 'batch id')
-    .description('retry failed items: by signal while the batch runs, else as a new batch into the same folder')
+    .description('retry failed items: re-queued while the batch runs, else as a new batch into the same folder')
     .option('--item <id>', 'an item to retry (repeatable; default all failed)', collect)
     .option('--provider <name>', 'simulator, volcengine or dashscope')
     .option('--endpoint <url>', 'provider endpoint override')
@@ -207,6 +200,9 @@ export async function main(argv = process.argv): Promise<void> {
     } else if (err instanceof UsageError) {
       console.error(`imagebatch: ${err.message}`);
       process.exitCode = EXIT.badInput;
+    } else if (err instanceof NoWorker) {
+      console.error(`imagebatch: ${err.message}`);
+      process.exitCode = EXIT.noWorker;
     } else if (err instanceof TemporalUnreachable || err instanceof TemporalCliNotFound) {
       console.error(`imagebatch: ${err.message}`);
       process.exitCode = EXIT.temporalUnreachable;

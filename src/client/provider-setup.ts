@@ -25,6 +25,19 @@ function taskQueueFor(simulated: boolean, env: NodeJS.ProcessEnv): string {
   return simulated ? `${base}-simulator` : base;
 }
 
+/**
+ * The `imagebatch worker` command line that polls `taskQueue`, given this environment's queue names. `simulated`
+ * when known (else guessed from the queue's name) adds `--provider simulator`.
+ */
+export function workerCommandFor(taskQueue: string, simulated?: boolean, env: NodeJS.ProcessEnv = process.env): string {
+  const sim = simulated ?? taskQueue === taskQueueFor(true, env);
+  const flags = [
+    sim ? ' --provider simulator' : '',
+    taskQueue === taskQueueFor(sim, env) ? '' : ` --task-queue ${taskQueue}`,
+  ];
+  return `imagebatch worker${flags.join('')}`;
+}
+
 export interface ProviderPlan {
   provider: ProviderKind;
   simulated: boolean;

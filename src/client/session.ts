@@ -89,6 +89,16 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   };
 }
 
+/** Runs `fn` with a session that may start the embedded dev server (commands on existing batches), then closes it. */
+export async function withSession<T>(fn: (s: Session) => Promise<T>, db?: string): Promise<T> {
+  const session = await openSession({ allowEmbedded: true, db });
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}
+
 /** The preferred port if it is free, else a free one. */
 async function portOr(preferred: number): Promise<number> {
   const net = await import('node:net');

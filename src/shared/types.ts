@@ -36,8 +36,10 @@ export interface ImageResult {
   provider: ProviderKind;
   providerTaskId?: string;
   model?: string;
-  /** Provider submissions made for this item. */
+  /** Provider submissions made for this item: accepted ones and those the provider refused (moderation). */
   attempts: number;
+  /** Of those, the tasks the provider accepted: what a submission budget counts. */
+  tasks?: number;
   /** Every prompt tried, the original first. */
   prompts: string[];
   /** The output already existed: the provider was not called. */

@@ -4,6 +4,7 @@ import {
   ChildWorkflowFailure,
   isCancellation,
   ParentClosePolicy,
+  patched,
   sleep,
   startChild,
   TerminatedFailure,
@@ -42,6 +43,17 @@ export class BatchAccounts {
   }
 }
 
+/**
+ * The child's workflow id: `<batch>/<item>`, and `<batch>/<item>/r<N>` for the N-th retry. Item ids cannot hold a
+ * `/`, so no item's id is another's retry (`a-r1` was, before; patched, as recorded histories used that form).
+ */
+function childIdOf(batchWorkflowId: string, itemId: string, round: number): string {
+  if (!round) return `${batchWorkflowId}/${itemId}`;
+  return patched('unambiguous-retry-ids')
+    ? `${batchWorkflowId}/${itemId}/r${round}`
+    : `${batchWorkflowId}/${itemId}-r${round}`;
+}
+
 /** Starts the item's child (round > 0: a retry, under its own id) and settles it from its close if it never reports. */
 export async function startImageChild(
   ledger: BatchLedger,
@@ -50,7 +62,7 @@ export async function startImageChild(
   { item, round, maxSubmissions }: NextImage,
 ): Promise<void> {
   const batchWorkflowId = workflowInfo().workflowId;
-  const childId = `${batchWorkflowId}/${item.id}${round ? `-r${round}` : ''}`;
+  const childId = childIdOf(batchWorkflowId, item.id, round);
   const provider = item.provider ?? input.provider;
   ledger.started(item.id, childId);
   const account = await accounts?.of(provider);

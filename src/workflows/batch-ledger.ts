@@ -164,7 +164,7 @@ export class BatchLedger {
   settle(r: ImageResult): void {
     if (!(r.itemId in this.s.inFlight)) return;
     delete this.s.inFlight[r.itemId];
-    this.budget.spent(r.itemId, r.attempts);
+    this.budget.spent(r.itemId, r.tasks ?? r.attempts);
     if (r.errorType === BUDGET_REACHED) {
       // Its share is spent, the item is not done: it waits at the head of the queue for more budget.
       this.s.retryRounds[r.itemId] = (this.s.retryRounds[r.itemId] ?? 0) + 1;

@@ -138,7 +138,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
     for (;;) {
       try {
         const request = { ...providerRequest, prompt, seed };
-        if (input.maxSubmissions !== undefined && result.attempts >= input.maxSubmissions) {
+        if (input.maxSubmissions !== undefined && (result.tasks ?? 0) >= input.maxSubmissions) {
           // The batch's budget is money: stop here; the batch queues the item again for when there is more.
           Object.assign(result, { status: 'cancelled', errorType: ErrorType.BudgetReached });
           result.error = `its share of the batch's submission budget (${input.maxSubmissions}) is spent`;
@@ -164,6 +164,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
           return await finish();
         }
         result.attempts++;
+        result.tasks = (result.tasks ?? 0) + 1;
         slot?.noteSubmitted();
         task = { provider, taskId: submitted.taskId, model: submitted.model };
         result.providerTaskId = task.taskId;
@@ -185,6 +186,8 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
         const { type, message } = classify(err);
         result.error = message;
         result.errorType = type;
+        // The provider answered the submit with a refusal (moderation, invalid request): a submission all the same.
+        if (!task && type !== MAX_WAIT_EXCEEDED) result.attempts++;
         if (type === ErrorType.ContentRejected) {
           const simpler = simplifyPrompt(prompt);
           if (simplificationsLeft > 0 && simpler !== prompt) {

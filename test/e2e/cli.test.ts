@@ -1,11 +1,13 @@
-// The CLI as a process: exit codes, --json, settings, Ctrl-C detach, retry of a finished batch.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+// The CLI as a process: exit codes, --json, settings, Ctrl-C detach, retry of a finished batch, control that
+// answers (or says why not), status and watch read from the workflow.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
+import { progressQuery } from '../../src/shared/messages';
 import { cliEnv, runCli, spawnCli } from '../helpers/cli';
-import { closeConnections, testClient } from '../helpers/temporal';
+import { closeConnections, testClient, uniqueQueue } from '../helpers/temporal';
 import { waitFor } from '../helpers/image-env';
 
 let sim: ProviderSimulator;
@@ -21,6 +23,11 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ib-cli-'));
 });
 beforeEach(() => sim.setKnobs(BASE_KNOBS));
+/** Batches a test leaves running (on purpose, or because it failed half-way): terminated after it. */
+const leftRunning: string[] = [];
+afterEach(async () => {
+  for (const id of leftRunning.splice(0)) await terminateBatch(id);
+});
 afterAll(async () => {
   await sim.close();
   await closeConnections();
@@ -30,6 +37,61 @@ afterAll(async () => {
 const simEnv = (extra: Record<string, string> = {}) => cliEnv({ ...sim.env(), ...extra });
 const fast = ['--poll-interval', '0.2', '--max-wait', '30'];
 const batchId = (prefix: string) => `${prefix}-${++n}-${process.pid}`;
+
+/** Terminates a batch and its images, if still running. */
+async function terminateBatch(id: string): Promise<void> {
+  const client = await testClient();
+  for await (const wf of client.workflow.list({ query: `ImageBatchId="${id}" AND ExecutionStatus="Running"` })) {
+    await client.workflow
+      .getHandle(wf.workflowId)
+      .terminate('test cleanup')
+      .catch(() => undefined);
+  }
+  await client.workflow
+    .getHandle(`batch-${id}`)
+    .terminate('test cleanup')
+    .catch(() => undefined);
+}
+
+async function pollersOf(queue: string): Promise<number> {
+  const client = await testClient();
+  const d = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: queue, kind: 1 },
+    taskQueueType: 1,
+  });
+  return d.pollers?.length ?? 0;
+}
+
+/**
+ * Polls `queue` for workflow tasks like a worker, and never completes one: a worker that is there but does not
+ * answer. (The server refuses a long poll without a deadline; the SDK's workers use 70 s.)
+ */
+function silentPoller(queue: string): { stop(): Promise<void> } {
+  const aborted = new AbortController();
+  const loop = (async () => {
+    const client = await testClient();
+    while (!aborted.signal.aborted) {
+      const poll = client.withAbortSignal(aborted.signal, () =>
+        client.withDeadline(Date.now() + 70_000, () =>
+          client.workflowService.pollWorkflowTaskQueue({
+            namespace: client.options.namespace,
+            taskQueue: { name: queue, kind: 1 },
+            identity: 'silent test poller',
+          }),
+        ),
+      );
+      // A failed poll is polled again, as a worker would, after a pause that keeps the loop from spinning.
+      await poll.catch(() => new Promise((r) => setTimeout(r, 200)));
+    }
+  })();
+  return {
+    async stop() {
+      aborted.abort();
+      await loop;
+    },
+  };
+}
 
 function write(name: string, text: string): string {
   const file = path.join(dir, name);
@@ -54,14 +116,21 @@ describe('imagebatch run', () => {
     expect(fs.existsSync(path.join(dir, 'out', id, 'manifest.json'))).toBe(true);
   });
 
-  it('exits 1 when an item fails, naming it and the reason', async () => {
+  it('exits 1 when an item fails, naming it and the reason (run, and status from the workflow)', async () => {
     const items = write('one-bad.jsonl', '{"id":"ok","prompt":"a calm lake"}\n{"id":"bad","prompt":"unlucky"}\n');
-    const r = await runCli(['run', items, '--out', path.join(dir, 'out'), '--batch-id', batchId('fail'), ...fast], {
+    const id = batchId('fail');
+    const r = await runCli(['run', items, '--out', path.join(dir, 'out'), '--batch-id', id, ...fast], {
       env: simEnv(),
     });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/1 succeeded, 1 failed/);
     expect(r.stdout).toMatch(/bad: failed: moderation rejected the prompt/);
+    // status reads the summary the workflow returned, not the (deleted) output folder.
+    fs.rmSync(path.join(dir, 'out', id), { recursive: true });
+    const status = await runCli(['status', id], { env: simEnv() });
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(new RegExp(`Batch ${id} completed: 1 succeeded, 1 failed, 0 cancelled`));
+    expect(status.stdout).toMatch(/bad: failed: moderation rejected the prompt/);
   });
 
   it('exits 3 when Temporal cannot be reached', async () => {
@@ -120,12 +189,9 @@ describe('imagebatch run', () => {
     const r = await child.done;
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`Detached from batch ${id}`));
-    const client = await testClient();
-    const desc = await client.workflow.getHandle(`batch-${id}`).describe();
+    leftRunning.push(id);
+    const desc = await (await testClient()).workflow.getHandle(`batch-${id}`).describe();
     expect(desc.status.name).toBe('RUNNING');
-    for await (const wf of client.workflow.list({ query: `ImageBatchId="${id}" AND ExecutionStatus="Running"` })) {
-      await client.workflow.getHandle(wf.workflowId).terminate('test cleanup');
-    }
   });
 
   it('retries the failed items of a finished batch as a new batch into the same folder', async () => {
@@ -154,15 +220,31 @@ describe('imagebatch run', () => {
 });
 
 describe('imagebatch commands on a finished batch', () => {
-  it('status exits by the outcome; signals get a clear message; bad concurrency is refused', async () => {
+  it('status and watch read the workflow; control gets a clear message; bad concurrency is refused', async () => {
     const id = batchId('done');
     const items = write('done.txt', 'a small house\n');
-    expect(
-      (await runCli(['run', items, '--out', path.join(dir, 'out'), '--batch-id', id, ...fast], { env: simEnv() })).code,
-    ).toBe(0);
+    const out = path.join(dir, 'out');
+    const run = await runCli(['run', items, '--out', out, '--batch-id', id, '--json', ...fast], { env: simEnv() });
+    expect(run.code).toBe(0);
+    const runDoc = JSON.parse(run.stdout);
+    // From a machine that cannot see the output folder.
+    fs.rmSync(path.join(out, id), { recursive: true });
     const status = await runCli(['status', id, '--json'], { env: simEnv() });
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ batchId: id, status: 'completed', counts: { succeeded: 1 } });
+    const doc = JSON.parse(status.stdout);
+    expect(doc).toMatchObject({
+      batchId: id,
+      workflowId: `batch-${id}`,
+      status: 'completed',
+      counts: { total: 1, succeeded: 1, failed: 0, cancelled: 0, skipped: 0 },
+      manifest: path.join(out, id, 'manifest.json'),
+      failures: [],
+    });
+    // run --json and status --json agree where they overlap.
+    for (const k of ['batchId', 'workflowId', 'status', 'counts', 'manifest']) expect(doc[k]).toEqual(runDoc[k]);
+    const watch = await runCli(['watch', id, '--json'], { env: simEnv() });
+    expect(watch.code).toBe(0);
+    expect(JSON.parse(watch.stdout)).toEqual(doc);
     const cancel = await runCli(['cancel', id], { env: simEnv() });
     expect(cancel.code).toBe(1);
     expect(cancel.stderr).toMatch(new RegExp(`batch ${id} has already finished \\(completed\\)`));
@@ -174,5 +256,95 @@ describe('imagebatch commands on a finished batch', () => {
     expect(unknown.stderr).toMatch(/no batch 'no-such-batch'/);
     const list = await runCli(['list', '--json'], { env: simEnv() });
     expect(JSON.parse(list.stdout).map((r: any) => r.batchId)).toContain(id);
+  });
+});
+
+describe('imagebatch control of a running batch', () => {
+  it('answers with what it did, and refuses with the reason', async () => {
+    // Items stay running until the batch is cancelled.
+    sim.setKnobs({ latencyMs: 60_000 });
+    const id = batchId('control');
+    leftRunning.push(id);
+    const items = write(
+      'control.jsonl',
+      ['a', 'b', 'c', 'd', 'e'].map((k) => JSON.stringify({ id: k, prompt: `a slow painting ${k}` })).join('\n'),
+    );
+    const run = spawnCli(
+      ['run', items, '--out', path.join(dir, 'out'), '--batch-id', id, '--concurrency', '3', ...fast],
+      { env: simEnv() },
+    );
+    const handle = (await testClient()).workflow.getHandle(`batch-${id}`);
+    const progress = await waitFor(async () => {
+      const p = await handle.query(progressQuery).catch(() => undefined);
+      return p && p.inFlight.length > 0 ? p : undefined;
+    }, 'an item to be running');
+    const cli = (...args: string[]) => runCli(args, { env: simEnv() });
+
+    const conc = await cli('concurrency', id, '5');
+    expect(conc.code).toBe(0);
+    expect(conc.stdout).toMatch(new RegExp(`Batch ${id}: concurrency 3 -> 5`));
+
+    const running = progress.inFlight[0];
+    const retry = await cli('retry', id, '--item', running);
+    expect(retry.code).toBe(2);
+    expect(retry.stderr).toMatch(new RegExp(`batch ${id} refused: .*'?${running}'? is running`));
+
+    const unknown = await cli('cancel', id, '--item', 'nosuch');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(new RegExp(`batch ${id} refused: .*nosuch.*(not in this batch|no item)`));
+
+    const pause = await cli('pause', id);
+    expect(pause.code).toBe(0);
+    expect(pause.stdout).toMatch(new RegExp(`Batch ${id}: paused`));
+    const pauseAgain = await cli('pause', id);
+    expect(pauseAgain.code).toBe(2);
+    expect(pauseAgain.stderr).toMatch(/refused: .*already paused/);
+    const resume = await cli('resume', id);
+    expect(resume.code).toBe(0);
+    expect(resume.stdout).toMatch(new RegExp(`Batch ${id}: resumed`));
+
+    const status = await cli('status', id, '--json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ batchId: id, status: 'running', counts: { total: 5 } });
+
+    const cancel = await cli('cancel', id);
+    expect(cancel.code).toBe(0);
+    expect(cancel.stdout).toMatch(new RegExp(`Batch ${id}: cancelling the batch`));
+    const ended = await run.done;
+    expect(ended.code).toBe(1);
+    expect(ended.stdout).toMatch(new RegExp(`Batch ${id} cancelled`));
+  });
+
+  it('says so and exits 4 when no worker polls the batch, or none answers in time', async () => {
+    const queue = uniqueQueue('no-worker');
+    const id = batchId('idle');
+    leftRunning.push(id);
+    const items = write('idle.txt', 'a quiet field\n');
+    const start = await runCli(
+      ['start', items, '--out', path.join(dir, 'out'), '--batch-id', id, '--task-queue', queue],
+      { env: simEnv() },
+    );
+    expect(start.code).toBe(0);
+    for (const args of [
+      ['cancel', id],
+      ['status', id],
+    ]) {
+      const r = await runCli(args, { env: simEnv() });
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain(`no worker polls task queue '${queue}'`);
+      expect(r.stderr).toContain(`imagebatch worker --task-queue ${queue}`);
+    }
+
+    // A poller that takes the batch's workflow task and never answers: the server lists it, but nothing answers.
+    const silent = silentPoller(queue);
+    try {
+      await waitFor(async () => (await pollersOf(queue)) > 0, 'the silent poller to be listed');
+      const r = await runCli(['concurrency', id, '7'], { env: simEnv({ IMAGEBATCH_CONTROL_TIMEOUT_MS: '1000' }) });
+      expect(r.code).toBe(4);
+      expect(r.stderr).toMatch(new RegExp(`no worker answered for batch ${id} .*task queue '${queue}'`));
+      expect(r.stderr).toMatch(/may still apply when a worker picks the batch up/);
+    } finally {
+      await silent.stop();
+    }
   });
 });

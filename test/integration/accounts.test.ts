@@ -44,7 +44,7 @@ async function accountEnv(providerLimit: number, setLimit?: number, latencyMs = 
     client: await testClient(),
     taskQueue,
     outDir: fs.mkdtempSync(path.join(os.tmpdir(), 'ib-acct-')),
-    accountId: accountOf('volcengine', providers).workflowId,
+    accountId: accountOf('volcengine', providers, taskQueue).workflowId,
     async stop() {
       worker.shutdown();
       await running;
@@ -106,7 +106,7 @@ describe('provider accounts', () => {
       concurrency: 5,
     });
     await waitFor(async () => (await accountState(env).catch(() => undefined))?.waiting === 4, '4 waiting for a slot');
-    expect(env.sim.stats().inFlight).toBe(1);
+    await waitFor(() => env.sim.stats().inFlight === 1, 'the one holder to submit');
     const answer = await env.client.workflow.getHandle(env.accountId).executeUpdate(setLimitUpdate, { args: [3] });
     expect(answer).toMatchObject({ limit: 3, inFlight: 3, waiting: 2 });
     expect(await handle.result()).toMatchObject({ succeeded: 9 });

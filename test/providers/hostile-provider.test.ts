@@ -42,7 +42,12 @@ describe('a hostile provider endpoint', () => {
       providers: providersFromEnv({ DASHSCOPE_API_KEY: 'k', DASHSCOPE_HTTP_BASE_URL: base }),
     });
     const err = await new MockActivityEnvironment()
-      .run(acts.submitImage, { provider: 'dashscope', outDir: '/nonexistent', itemId: 'a', request: { prompt: 'p' } })
+      .run(acts.submitImage, {
+        provider: 'dashscope' as const,
+        outDir: '/nonexistent',
+        itemId: 'a',
+        request: { prompt: 'p' },
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
     const failure = err as ApplicationFailure;

@@ -1,20 +1,13 @@
 // `imagebatch run` (start, follow, report) and `imagebatch start` (start and return the id).
 import path from 'node:path';
+import { itemsSourceFor } from '../../output/items-copy';
 import { SAFE_NAME } from '../../shared/item-schema';
 import type { BatchInput } from '../../shared/batch-types';
-import { createWorker } from '../../worker';
-import {
-  followBatch,
-  forceExitSoon,
-  itemsSource,
-  newBatchId,
-  printStartBanner,
-  reportOutcome,
-  startBatch,
-} from '../batch-runner';
+import { batchWorkflowId, newBatchId, printStartBanner, startBatch } from '../batch-start';
 import { EXIT, UsageError } from '../exit-codes';
+import { startAndFollow, withInProcessWorker } from '../in-process';
 import { readItemsFile } from '../items';
-import { planProviders, setupProviders } from '../provider-setup';
+import { planProviders, setupProviders, workerCommandFor } from '../provider-setup';
 import { openSession } from '../session';
 import { resolveSettings, type SettingFlags } from '../settings';
 
@@ -43,7 +36,7 @@ function prepare(itemsFile: string, flags: RunFlags) {
 function batchInput(p: ReturnType<typeof prepare>, provider: BatchInput['provider']): BatchInput {
   return {
     batchId: p.batchId,
-    items: itemsSource(p.parsed.items, p.batchDir),
+    items: itemsSourceFor(p.parsed.items, p.batchDir),
     outDir: p.batchDir,
     provider,
     concurrency: p.settings.concurrency,
@@ -60,29 +53,16 @@ export async function runCommand(itemsFile: string, flags: RunFlags): Promise<nu
     throw err;
   });
   try {
-    const worker = await createWorker({
-      connection: await session.nativeConnection(),
-      namespace: session.target.namespace,
-      taskQueue: setup.taskQueue,
-      providers: setup.providers,
-    });
-    const running = worker.run();
-    let detached = false;
-    try {
-      const handle = await startBatch(session, batchInput(p, setup.provider), setup.taskQueue);
-      printStartBanner(session, p.batchId, [
-        ...(setup.note ? [`imagebatch: ${setup.note}`] : []),
-        `${p.parsed.items.length} items, concurrency ${p.settings.concurrency}, output ${p.batchDir}`,
-      ]);
-      const outcome = await followBatch(handle, { json: Boolean(flags.json), interactive: true, batchId: p.batchId });
-      detached = outcome.kind === 'detached';
-      return reportOutcome(outcome, { json: Boolean(flags.json), batchId: p.batchId, batchDir: p.batchDir, session });
-    } finally {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      // A detaching user should not wait for the worker's long polls to drain; the server keeps the batch.
-      if (!detached) await running;
-      else forceExitSoon();
-    }
+    return await withInProcessWorker(session, setup, () =>
+      startAndFollow(session, batchInput(p, setup.provider), {
+        taskQueue: setup.taskQueue,
+        json: Boolean(flags.json),
+        banner: [
+          ...(setup.note ? [`imagebatch: ${setup.note}`] : []),
+          `${p.parsed.items.length} items, concurrency ${p.settings.concurrency}, output ${p.batchDir}`,
+        ],
+      }),
+    );
   } finally {
     await session.close();
     await setup.simulator?.close();
@@ -96,11 +76,12 @@ export async function startCommand(itemsFile: string, flags: RunFlags): Promise<
   const session = await openSession({ allowEmbedded: false });
   try {
     await startBatch(session, batchInput(p, plan.provider), plan.taskQueue);
-    const workerHint = plan.simulated ? 'imagebatch worker --provider simulator' : 'imagebatch worker';
+    const workerHint = workerCommandFor(plan.taskQueue, plan.simulated);
     printStartBanner(session, p.batchId, [`${p.parsed.items.length} items; a worker runs it: \`${workerHint}\``]);
     if (flags.json)
       process.stdout.write(
-        JSON.stringify({ batchId: p.batchId, workflowId: `batch-${p.batchId}`, taskQueue: plan.taskQueue }) + '\n',
+        JSON.stringify({ batchId: p.batchId, workflowId: batchWorkflowId(p.batchId), taskQueue: plan.taskQueue }) +
+          '\n',
       );
     else console.log(p.batchId);
     return EXIT.ok;

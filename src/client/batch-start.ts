@@ -1,0 +1,32 @@
+// Starting a batch: its id, its workflow, and the lines that say where to find it.
+import type { BatchInput } from '../shared/batch-types';
+import { ImageBatchId } from '../shared/search-attributes';
+import type { batchWorkflow } from '../workflows';
+import { batchUiLink, type Session } from './session';
+
+export const batchWorkflowId = (batchId: string) => `batch-${batchId}`;
+
+export function newBatchId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export async function startBatch(session: Session, input: BatchInput, taskQueue: string) {
+  const count = input.items.kind === 'inline' ? input.items.items.length : input.items.count;
+  return session.client.workflow.start<typeof batchWorkflow>('batchWorkflow', {
+    taskQueue,
+    workflowId: batchWorkflowId(input.batchId),
+    args: [input],
+    // The same batch id while it runs: attach to it rather than fail.
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    typedSearchAttributes: [{ key: ImageBatchId, value: input.batchId }],
+    staticSummary: `${input.itemsName ?? 'items'}: ${count} images → ${input.outDir}`,
+  });
+}
+
+export function printStartBanner(session: Session, batchId: string, extra: string[] = []): void {
+  const link = batchUiLink(session.uiUrl, session.target.namespace, batchWorkflowId(batchId));
+  for (const line of extra) process.stderr.write(`${line}\n`);
+  process.stderr.write(`Batch ${batchId} started (workflow ${batchWorkflowId(batchId)}).\n`);
+  if (link) process.stderr.write(`Web UI: ${link}\n`);
+}

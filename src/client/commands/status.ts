@@ -1,0 +1,74 @@
+// Commands that read batches from their workflows, never from the output folder: status, watch, list.
+import { batchFolder } from '../../output/batch-folder';
+import { progressQuery } from '../../shared/messages';
+import { batchInputOf, findBatch, type FoundBatch } from '../batch-lookup';
+import { type BatchOutcome, outcomeOf } from '../batch-outcome';
+import { EXIT } from '../exit-codes';
+import { followBatch } from '../follow';
+import { workerCommandFor } from '../provider-setup';
+import { reportWorkflow } from '../report';
+import { type Session, withSession } from '../session';
+import { askWorker, hasPollers, requireWorker } from '../worker-answer';
+
+interface ReadFlags {
+  json?: boolean;
+  db?: string;
+}
+
+/** Running: its progress (from a worker). Closed: its summary. */
+export async function statusCommand(batchId: string, flags: ReadFlags): Promise<number> {
+  return withSession(async (session) => {
+    const batch = await findBatch(session.client, batchId);
+    const o = { json: Boolean(flags.json), batchId, embedded: Boolean(session.embedded) };
+    if (batch.running) {
+      await requireWorker(session, batch, 'so it is running but nothing answers for its progress');
+      const progress = await askWorker(session, batch, () => batch.handle.query(progressQuery));
+      return reportWorkflow({ kind: 'running', progress }, o);
+    }
+    const outcome = await outcomeOf(batch.handle);
+    return reportWorkflow(outcome, { ...o, manifest: await manifestIfCancelled(session, batch, outcome) });
+  }, flags.db);
+}
+
+export async function watchCommand(batchId: string, flags: ReadFlags): Promise<number> {
+  return withSession(async (session) => {
+    const batch = await findBatch(session.client, batchId);
+    // Waiting for a worker is legitimate (`start`, then `watch`, then `worker`), but say why nothing moves.
+    if (batch.running && !(await hasPollers(session, batch.taskQueue)))
+      process.stderr.write(
+        `imagebatch: no worker polls task queue '${batch.taskQueue}' yet; waiting (start one with \`${workerCommandFor(batch.taskQueue)}\`).\n`,
+      );
+    const outcome = await followBatch(batch.handle, { json: Boolean(flags.json), interactive: false, batchId });
+    return reportWorkflow(outcome, {
+      json: Boolean(flags.json),
+      batchId,
+      embedded: Boolean(session.embedded),
+      manifest: await manifestIfCancelled(session, batch, outcome),
+    });
+  }, flags.db);
+}
+
+/** A batch cancelled from outside ends without a summary, but it wrote its manifest first: name it. */
+async function manifestIfCancelled(session: Session, batch: FoundBatch, outcome: BatchOutcome) {
+  if (outcome.kind !== 'closed' || outcome.status !== 'cancelled') return undefined;
+  return batchFolder((await batchInputOf(session.client, batch.handle)).outDir).manifest;
+}
+
+export async function listCommand(flags: { running?: boolean; json?: boolean; db?: string }): Promise<number> {
+  return withSession(async (session) => {
+    const query = `WorkflowType="batchWorkflow"${flags.running ? ' AND ExecutionStatus="Running"' : ''}`;
+    const rows = [];
+    for await (const wf of session.client.workflow.list({ query })) {
+      rows.push({
+        batchId: wf.workflowId.replace(/^batch-/, ''),
+        status: wf.status.name.toLowerCase(),
+        started: wf.startTime.toISOString(),
+      });
+      if (rows.length >= 1000) break;
+    }
+    if (flags.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    else if (!rows.length) console.log(flags.running ? 'No running batches.' : 'No batches.');
+    else for (const r of rows) console.log(`${r.batchId.padEnd(32)} ${r.status.padEnd(12)} ${r.started}`);
+    return EXIT.ok;
+  }, flags.db);
+}

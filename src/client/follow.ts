@@ -1,0 +1,148 @@
+// Following a batch until it ends: progress from its query, the end from its result, and Ctrl-C (cancel or detach).
+import readline from 'node:readline';
+import { cancelUpdate, progressQuery } from '../shared/messages';
+import type { BatchHandle } from './batch-lookup';
+import { type BatchOutcome, outcomeOf } from './batch-outcome';
+import { createProgressView, type ProgressView } from './progress';
+
+const POLL_MS = 500;
+
+/**
+ * Shows progress until the batch ends. Ctrl-C asks whether to cancel (on a terminal); a second Ctrl-C detaches,
+ * leaving the batch on the server.
+ */
+export async function followBatch(
+  handle: BatchHandle,
+  o: { json: boolean; interactive: boolean; batchId: string },
+): Promise<BatchOutcome> {
+  const view = createProgressView({ quiet: o.json, tty: Boolean(process.stderr.isTTY) });
+  const link = connectionReporter(view);
+  const ctrlC = onCtrlC(handle, view, o);
+  const progress = pollProgress(handle, view, link);
+  const finished = (async (): Promise<BatchOutcome> => {
+    for (;;) {
+      try {
+        const outcome = await outcomeOf(handle);
+        link(true);
+        if (outcome.kind === 'finished') view.finish(outcome.summary);
+        return outcome;
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        // The server went away (restarting?): the batch is safe in its history; wait for it to come back.
+        link(false, err);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  })();
+  try {
+    return await Promise.race([finished, ctrlC.detached]);
+  } finally {
+    ctrlC.stop();
+    view.stop();
+    await progress.stop();
+  }
+}
+
+/** Says once when the connection to Temporal is lost, and once when it is back. */
+function connectionReporter(view: ProgressView): (ok: boolean, err?: unknown) => void {
+  let lost = false;
+  return (ok, err) => {
+    if (!ok && !lost) {
+      view.stop();
+      const why = (err as Error)?.message ?? String(err);
+      process.stderr.write(`imagebatch: lost the connection to Temporal (${why}); retrying…\n`);
+    } else if (ok && lost) process.stderr.write('imagebatch: connection to Temporal is back.\n');
+    lost = !ok;
+  };
+}
+
+/** Queries progress every POLL_MS until stopped. */
+function pollProgress(handle: BatchHandle, view: ProgressView, link: (ok: boolean, err?: unknown) => void) {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  // The query under way: closing the connection while the client still retries it would crash the process.
+  let inflight: Promise<unknown> = Promise.resolve();
+  const poll = async () => {
+    if (stopped) return;
+    try {
+      const query = handle.query(progressQuery);
+      inflight = query.catch(() => undefined);
+      const p = await query;
+      link(true);
+      view.update(p);
+    } catch (err) {
+      // No worker answered yet, or the run is between continue-as-new runs: try again shortly.
+      if (isConnectionError(err)) link(false, err);
+    }
+    if (!stopped) timer = setTimeout(() => void poll(), POLL_MS);
+  };
+  void poll();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await Promise.race([inflight, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    },
+  };
+}
+
+/** The first Ctrl-C asks whether to cancel (interactive, on a terminal) or explains; the second detaches. */
+function onCtrlC(handle: BatchHandle, view: ProgressView, o: { interactive: boolean; batchId: string }) {
+  let interrupts = 0;
+  let detach!: () => void;
+  const detached = new Promise<BatchOutcome>((resolve) => (detach = () => resolve({ kind: 'detached' })));
+  let rl: readline.Interface | undefined;
+  const cancel = () => {
+    process.stderr.write('cancelling…\n');
+    handle
+      .executeUpdate(cancelUpdate, { args: [{}] })
+      .then((answer) => process.stderr.write(`${answer.message}\n`))
+      // A refusal's reason is its cause's message (WorkflowUpdateFailedError).
+      .catch((err: Error) => process.stderr.write(`cancel failed: ${(err.cause as Error)?.message ?? err.message}\n`));
+  };
+  const listener = () => {
+    interrupts++;
+    if (interrupts >= 2) {
+      rl?.close();
+      detach();
+      return;
+    }
+    if (!o.interactive || !process.stdin.isTTY) {
+      process.stderr.write(
+        `\nCtrl-C again to detach (the batch keeps running); \`imagebatch cancel ${o.batchId}\` cancels it.\n`,
+      );
+      return;
+    }
+    view.stop();
+    rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+    rl.question(`\nCancel batch ${o.batchId}? [y/N] (Ctrl-C again to detach and leave it running) `, (answer) => {
+      rl?.close();
+      rl = undefined;
+      if (/^y/i.test(answer.trim())) cancel();
+      interrupts = 0;
+    });
+  };
+  process.on('SIGINT', listener);
+  return {
+    detached,
+    stop() {
+      process.off('SIGINT', listener);
+      rl?.close();
+    },
+  };
+}
+
+/** gRPC unavailability and transport failures, as opposed to answers from the server. */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { name?: string; code?: number; cause?: { code?: number }; message?: string };
+  if (!e) return false;
+  if (e.name === 'TransportError') return true;
+  const code = e.code ?? e.cause?.code;
+  // 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED
+  if (
+    e.name === 'ServiceError' &&
+    (code === 14 || code === 4 || /UNAVAILABLE|connect|ECONNREFUSED/i.test(e.message ?? ''))
+  )
+    return true;
+  return /ECONNREFUSED|UNAVAILABLE|No connection established/i.test(e.message ?? '');
+}
