@@ -72,6 +72,8 @@ export interface BatchState {
   maxSubmissions?: number;
   /** Submissions made by the images that have reported. */
   submissions?: number;
+  /** Why the batch paused itself (its output folder cannot be written); cleared by resume. */
+  pauseReason?: string;
   /** Submissions promised to each image in flight: it stops before it makes more. */
   reserved?: Record<string, number>;
 }

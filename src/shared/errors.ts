@@ -24,6 +24,11 @@ export const ErrorType = {
   BadImage: 'BadImage',
   /** Not the item's fault: its share of the batch's submission budget is spent. The batch queues it again. */
   BudgetReached: 'BudgetReached',
+  /**
+   * The output folder cannot be written (no space left, read-only, not a folder): the item fails with the reason,
+   * never resubmitted (the provider was paid), and the batch pauses until someone makes room and resumes it.
+   */
+  LocalStorage: 'LocalStorage',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
@@ -37,4 +42,5 @@ export const NON_RETRYABLE_ERRORS: ErrorTypeName[] = [
   ErrorType.TaskGone,
   ErrorType.TaskFailed,
   ErrorType.BadImage,
+  ErrorType.LocalStorage,
 ];

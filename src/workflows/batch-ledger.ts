@@ -1,15 +1,11 @@
 // The batch's state and its rules, in a plain class (no Temporal calls), after the samples' ClusterManager
 // (message-passing/safe-message-handlers): the workflow function wires messages to it, starts the children it
-// hands out and does the I/O; every decision about items, counts and control is made here.
-import type { BatchInput, BatchProgress, BatchState, BatchSummary, ResultRecord } from '../shared/batch-types';
+// hands out and does the I/O; every decision about items, counts and control is made here (the window's rules in
+// BatchWindow, the control rules below).
 import { MAX_CONCURRENCY } from '../shared/constants';
 import type { ControlAnswer } from '../shared/messages';
-import type { ImageItem, ImageResult } from '../shared/types';
 import { BatchBudget } from './batch-budget';
-import { initialState } from './batch-state';
-import { ErrorType } from '../shared/errors';
-
-const BUDGET_REACHED: string = ErrorType.BudgetReached;
+import { BatchWindow } from './batch-window';
 import {
   CANCELLABLE,
   ControlRefused,
@@ -22,23 +18,7 @@ import {
 } from './ledger-words';
 
 export { ControlRefused };
-
-/** Results are written to disk in groups, not one activity per image. */
-export const FLUSH_EVERY = 100;
-const RECENT_FAILURES = 20;
-
-/** An item to start now: `round` > 0 for a retry; `maxSubmissions` its share of the batch's budget, if any. */
-export interface NextImage {
-  item: ImageItem;
-  round: number;
-  maxSubmissions?: number;
-}
-
-/** What the workflow loads for the ledger: items by id (retried ones) and by position (the cursor's). */
-export interface ItemLoader {
-  byIds(ids: string[]): Promise<ImageItem[]>;
-  at(index: number): Promise<ImageItem>;
-}
+export { FLUSH_EVERY, type ItemLoader, type NextImage } from './batch-window';
 
 /** Where the named items stand in the items list; undefined where that is not known (yet). */
 export type Positions = Map<string, number> | undefined;
@@ -50,139 +30,15 @@ export type Positions = Map<string, number> | undefined;
  */
 export type ControlMode = 'check' | 'strict' | 'lenient';
 
-const NOTHING: ControlOutcome = { answer: { message: 'nothing done' }, cancelChildren: [] };
-
 /** A control request's effect: the answer for the caller and the children the workflow must cancel. */
 export interface ControlOutcome {
   answer: ControlAnswer;
   cancelChildren: string[];
 }
 
-export class BatchLedger {
-  readonly total: number;
-  private readonly s: BatchState;
-  private readonly budget: BatchBudget;
-  /** Queued items cancelled before they started: the cursor passes over them. */
-  private readonly skip: Set<string>;
-  /** Results not yet written to disk; what a run did not flush travels in the continue-as-new state. */
-  private pending: ResultRecord[];
-  private seq = 0;
-  private updatedAt = new Date().toISOString();
-  /** Bumped by every report and control request: the window loop wakes on it. */
-  changes = 0;
+const NOTHING: ControlOutcome = { answer: { message: 'nothing done' }, cancelChildren: [] };
 
-  constructor(private readonly input: BatchInput) {
-    this.total = input.items.kind === 'inline' ? input.items.items.length : input.items.count;
-    this.s = input.state ? { ...input.state, runs: input.state.runs + 1 } : initialState(input);
-    this.budget = new BatchBudget(this.s);
-    // State carried by runs before skipIds existed kept the skipped ids among the cancelled ones.
-    this.skip = new Set(this.s.skipIds ?? this.s.cancelledIds);
-    this.pending = this.s.pendingResults ?? [];
-  }
-
-  get concurrency(): number {
-    return this.s.concurrency;
-  }
-  get cancelRequested(): boolean {
-    return this.s.cancelRequested;
-  }
-  get inFlightCount(): number {
-    return Object.keys(this.s.inFlight).length;
-  }
-  /** The children in flight, item id -> child workflow id. */
-  inFlight(): [string, string][] {
-    return Object.entries(this.s.inFlight);
-  }
-  isCurrentChild(itemId: string, childId: string): boolean {
-    return this.s.inFlight[itemId] === childId;
-  }
-
-  private queueEmpty(): boolean {
-    return this.s.cancelRequested || (this.s.cursor >= this.total && this.s.requeued.length === 0);
-  }
-  done(): boolean {
-    return this.queueEmpty() && this.inFlightCount === 0;
-  }
-  canStart(): boolean {
-    return !this.s.paused && !this.queueEmpty() && this.inFlightCount < this.s.concurrency && this.budget.left() >= 1;
-  }
-  /** How many children may start now, at most `burst`. */
-  room(burst: number): number {
-    if (this.s.paused || this.s.cancelRequested) return 0;
-    return Math.min(this.s.concurrency - this.inFlightCount, burst, this.budget.left());
-  }
-
-  private touch(): void {
-    this.changes++;
-    this.updatedAt = new Date().toISOString();
-  }
-
-  private record(r: ImageResult): void {
-    this.pending.push({ ...r, at: Date.now(), seq: this.seq++ });
-  }
-
-  /** The next items to start, at most n: retried ones first, then the cursor's (passing over cancelled ones). */
-  async takeNext(n: number, load: ItemLoader): Promise<NextImage[]> {
-    const out: NextImage[] = [];
-    if (this.s.requeued.length) {
-      const ids = this.s.requeued.splice(0, n);
-      for (const item of await load.byIds(ids)) out.push({ item, round: this.s.retryRounds[item.id] ?? 0 });
-    }
-    while (out.length < n && this.s.cursor < this.total) {
-      const item = await load.at(this.s.cursor);
-      this.s.cursor++;
-      if (!this.skip.delete(item.id)) {
-        out.push({ item, round: 0 });
-        continue;
-      }
-      this.s.counts.cancelled++;
-      this.s.cancelledIds.push(item.id);
-      this.record({
-        itemId: item.id,
-        status: 'cancelled',
-        provider: item.provider ?? this.input.provider,
-        attempts: 0,
-        prompts: [item.prompt],
-        error: 'cancelled before it started',
-      });
-    }
-    const policy = (item: ImageItem) => ({ ...this.input.policy, ...item.policy });
-    const shares = this.budget.allot(
-      out.map(({ item }) => ({ itemId: item.id, most: 1 + policy(item).retries + policy(item).simplifications })),
-    );
-    out.forEach((next, i) => (next.maxSubmissions = shares[i]));
-    return out;
-  }
-
-  /** The child `childId` now runs the item. */
-  started(itemId: string, childId: string): void {
-    this.s.inFlight[itemId] = childId;
-    this.updatedAt = new Date().toISOString();
-  }
-
-  /** A child's final result; a late or repeated report (the item is no longer in flight) changes nothing. */
-  settle(r: ImageResult): void {
-    if (!(r.itemId in this.s.inFlight)) return;
-    delete this.s.inFlight[r.itemId];
-    this.budget.spent(r.itemId, r.tasks ?? r.attempts);
-    if (r.errorType === BUDGET_REACHED) {
-      // Its share is spent, the item is not done: it waits at the head of the queue for more budget.
-      this.s.retryRounds[r.itemId] = (this.s.retryRounds[r.itemId] ?? 0) + 1;
-      this.s.requeued.unshift(r.itemId);
-      this.touch();
-      return;
-    }
-    this.s.counts[r.status]++;
-    if (r.skipped) this.s.counts.skipped++;
-    if (r.status !== 'succeeded') {
-      (r.status === 'failed' ? this.s.failedIds : this.s.cancelledIds).push(r.itemId);
-      const note = { itemId: r.itemId, error: r.error ?? r.status };
-      this.s.recentFailures = [...this.s.recentFailures, note].slice(-RECENT_FAILURES);
-    }
-    this.record(r);
-    this.touch();
-  }
-
+export class BatchLedger extends BatchWindow {
   /** Where an item stands, given its position in the items list (undefined: not in it, or not looked up). */
   where(id: string, positions: Positions): ItemWhere | undefined {
     if (id in this.s.inFlight) return 'running';
@@ -290,6 +146,7 @@ export class BatchLedger {
     if (mode === 'check') return NOTHING.answer;
     if (maxSubmissions !== undefined) this.budget.raise(maxSubmissions);
     this.s.paused = false;
+    this.s.pauseReason = undefined;
     this.touch();
     const budget = before ? `; budget ${before.max} -> ${maxSubmissions ?? before.max} submissions` : '';
     return { message: `resumed${budget}` };
@@ -304,71 +161,5 @@ export class BatchLedger {
     if (valid) this.s.concurrency = Math.min(n, MAX_CONCURRENCY);
     this.touch();
     return { message: `concurrency ${from} -> ${this.s.concurrency}` };
-  }
-
-  /** Why nothing more starts although items wait: the budget is spent (undefined otherwise). */
-  stopped(): string | undefined {
-    const b = this.budget.describe();
-    if (!b || this.queueEmpty() || this.budget.left() >= 1) return undefined;
-    return `the budget of ${b.max} submissions is spent (${b.used} made${b.reserved ? `, ${b.reserved} promised to images in flight` : ''})`;
-  }
-
-  hasPending(): boolean {
-    return this.pending.length > 0;
-  }
-  shouldFlush(): boolean {
-    return this.pending.length >= FLUSH_EVERY;
-  }
-  /** The results to write now; they leave the ledger. */
-  takePending(): ResultRecord[] {
-    const results = this.pending;
-    this.pending = [];
-    return results;
-  }
-
-  progress(): BatchProgress {
-    const running = this.inFlightCount;
-    const { succeeded, failed, cancelled } = this.s.counts;
-    return {
-      batchId: this.input.batchId,
-      total: this.total,
-      queued: Math.max(0, this.total - succeeded - failed - cancelled - running),
-      running,
-      ...this.s.counts,
-      inFlight: Object.keys(this.s.inFlight),
-      concurrency: this.s.concurrency,
-      paused: this.s.paused,
-      cancelRequested: this.s.cancelRequested,
-      done: this.done(),
-      startedAt: this.s.startedAt,
-      updatedAt: this.updatedAt,
-      recentFailures: this.s.recentFailures,
-      runs: this.s.runs,
-      budget: this.budget.describe(),
-      stopped: this.stopped(),
-    };
-  }
-
-  /** What the next run starts from. */
-  carry(): BatchState {
-    return { ...this.s, skipIds: [...this.skip], pendingResults: this.pending };
-  }
-
-  /** The batch's result, once it is done. Items a cancelled batch never started count as cancelled. */
-  summary(manifest: string): BatchSummary {
-    const { succeeded, failed, skipped } = this.s.counts;
-    const neverStarted = this.s.cancelRequested ? this.total - this.s.cursor + this.s.requeued.length : 0;
-    return {
-      batchId: this.input.batchId,
-      total: this.total,
-      succeeded,
-      failed,
-      cancelled: this.s.counts.cancelled + neverStarted,
-      skipped,
-      manifest,
-      outDir: this.input.outDir,
-      status: this.s.cancelRequested ? 'cancelled' : 'completed',
-      failures: this.s.recentFailures,
-    };
   }
 }

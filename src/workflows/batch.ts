@@ -99,7 +99,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
         await Promise.all(next.map((image) => startImageChild(ledger, input, accounts, image)));
       }
       if (ledger.shouldFlush()) await flush();
-      const stopped = ledger.stopped();
+      const stopped = ledger.budgetSpent();
       if (stopped && !stopNoted && ledger.inFlightCount === 0) {
         // The budget is spent and every image in flight has reported: the manifest says so (the batch stays
         // open: `imagebatch resume --max-submissions` continues it).

@@ -200,7 +200,9 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
           result.error = `moderation rejected the prompt and simplification could not help: ${message}`;
           return await finish();
         }
-        if (type === ErrorType.InvalidRequest || type === ErrorType.AuthFailed) return await finish();
+        // Nothing a resubmission would fix; a full disk must not burn paid submissions either.
+        if (([ErrorType.InvalidRequest, ErrorType.AuthFailed, ErrorType.LocalStorage] as string[]).includes(type))
+          return await finish();
         // Lost, failed, unusable or overdue: free the provider's slot, then resubmit within the budget.
         if (task && type === MAX_WAIT_EXCEEDED) await cancelImage(task);
         task = undefined;

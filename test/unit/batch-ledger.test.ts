@@ -266,3 +266,20 @@ describe('BatchLedger: the submission budget', () => {
     expect(again).toMatchObject({ item: { id: 'i3' }, round: 1, maxSubmissions: 2 });
   });
 });
+
+describe('BatchLedger: an output folder that cannot be written', () => {
+  it('pauses the batch with the reason, and a resume starts images again', async () => {
+    const { ledger, loader } = batch(4, 2);
+    await startNext(ledger, loader);
+    ledger.settle({
+      ...result('i1', 'failed', 'the output folder /out/b cannot be written: no space left on device'),
+      errorType: 'LocalStorage',
+    });
+    expect(ledger.room(100)).toBe(0);
+    expect(ledger.stopped()).toBe('paused: the output folder /out/b cannot be written: no space left on device');
+    expect(ledger.progress()).toMatchObject({ paused: true, failed: 1 });
+    expect(ledger.resume('strict').message).toBe('resumed');
+    expect(ledger.stopped()).toBeUndefined();
+    expect(await startNext(ledger, loader)).toEqual(['i3']);
+  });
+});
