@@ -2,6 +2,7 @@
 import {
   CancelledFailure,
   ChildWorkflowFailure,
+  getExternalWorkflowHandle,
   isCancellation,
   ParentClosePolicy,
   patched,
@@ -113,6 +114,14 @@ export async function startImageChild(
     if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') return;
     throw err;
   }
+}
+
+/** Fire and forget: a child reports 'cancelled' by signal; one that already finished ignores the request. */
+export function cancelChildren(childIds: string[]): void {
+  for (const id of childIds)
+    getExternalWorkflowHandle(id)
+      .cancel()
+      .catch(() => undefined);
 }
 
 /** The ImageResult a child closed with: its return value, or the details of its ImageFailed failure. */

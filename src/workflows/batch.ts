@@ -8,7 +8,6 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
-  getExternalWorkflowHandle,
   isCancellation,
   patched,
   setHandler,
@@ -35,8 +34,8 @@ import {
 import { ImageBatchId } from '../shared/search-attributes';
 import { BatchItems } from './batch-items';
 import { BatchLedger, type ControlMode, ControlRefused, type Positions } from './batch-ledger';
-import { batchActivities } from './batch-activities';
-import { BatchAccounts, startImageChild, watchInheritedChildren } from './batch-children';
+import { BatchResults } from './batch-results';
+import { BatchAccounts, cancelChildren, startImageChild, watchInheritedChildren } from './batch-children';
 
 /** Children started in one workflow task at most, to keep each task short. */
 const START_BURST = 100;
@@ -52,15 +51,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   const items = new BatchItems(input.items);
   // Patched: histories recorded before accounts existed started children without one.
   const accounts = patched('account-slots') ? new BatchAccounts() : undefined;
-  const { recordResults, writeManifest } = batchActivities;
-
-  const cancelChildren = (childIds: string[]) => {
-    // Fire and forget: the child reports 'cancelled' by signal; a child that already finished ignores it.
-    for (const id of childIds)
-      getExternalWorkflowHandle(id)
-        .cancel()
-        .catch(() => undefined);
-  };
+  const results = new BatchResults(input, ledger);
 
   // In this order: signals buffered before the first task are delivered as their handler is set, and the
   // recorded histories expect the inherited-children timer before any cancel a buffered signal asks for.
@@ -72,24 +63,11 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   wireControl(ledger, items, cancelChildren);
   setHandler(progressQuery, () => ({ ...ledger.progress(), accounts: accounts?.known }));
 
-  const flush = async () => {
-    if (ledger.hasPending()) await recordResults({ outDir: input.outDir, results: ledger.takePending() });
-  };
   const shouldContinueAsNew = () =>
     workflowInfo().continueAsNewSuggested ||
     (input.continueAsNewAfterEvents !== undefined && workflowInfo().historyLength >= input.continueAsNewAfterEvents);
 
-  const manifestOf = (cancelled: boolean) => ({
-    outDir: input.outDir,
-    batchId: input.batchId,
-    items: input.items,
-    retryOf: input.retryOf,
-    cancelled,
-    provider: input.provider,
-  });
-
   let cancelled: unknown;
-  let stopNoted = false;
   try {
     for (;;) {
       const seen = ledger.changes;
@@ -98,25 +76,16 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
         const next = await ledger.takeNext(room, items);
         await Promise.all(next.map((image) => startImageChild(ledger, input, accounts, image)));
       }
-      if (ledger.shouldFlush()) await flush();
-      const stopped = ledger.budgetSpent();
-      if (stopped && !stopNoted && ledger.inFlightCount === 0) {
-        // The budget is spent and every image in flight has reported: the manifest says so (the batch stays
-        // open: `imagebatch resume --max-submissions` continues it).
-        stopNoted = true;
-        await flush();
-        await writeManifest({ ...manifestOf(false), stopped });
-      }
-      if (!stopped) stopNoted = false;
+      await results.keepUp();
       if (ledger.done()) {
-        await flush();
+        await results.flush();
         // An Update still looking its items up (a retry, say) may yet give the batch more to do.
         await condition(allHandlersFinished);
         if (ledger.done()) break;
         continue;
       }
       if (shouldContinueAsNew()) {
-        await flush();
+        await results.flush();
         await condition(allHandlersFinished);
         await continueAsNew<typeof batchWorkflow>({ ...input, state: ledger.carry() });
       }
@@ -133,10 +102,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     });
   }
 
-  const manifest = await CancellationScope.nonCancellable(async () => {
-    await flush();
-    return writeManifest(manifestOf(ledger.cancelRequested));
-  });
+  const manifest = await CancellationScope.nonCancellable(() => results.finish());
   if (cancelled) throw cancelled;
   return ledger.summary(manifest);
 }
