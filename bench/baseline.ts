@@ -4,9 +4,18 @@ import { downloadImage, storeImage } from '../src/activities/image-files';
 import type { ProviderClients } from '../src/providers';
 import type { ImageItem, ProviderKind } from '../src/shared/types';
 
+/** Runs functions at most N at a time; loops given the same one compete for the same N (one account's limit). */
+export type Limit = <T>(fn: () => Promise<T>) => Promise<T>;
+
+export async function pLimitOf(n: number): Promise<Limit> {
+  const { default: pLimit } = await import('p-limit');
+  return pLimit(n);
+}
+
 export interface BaselineOptions {
   items: ImageItem[];
-  concurrency: number;
+  /** How many at a time, or a limit shared with other loops. */
+  concurrency: number | Limit;
   provider: ProviderKind;
   providers: ProviderClients;
   outDir: string;
@@ -17,8 +26,7 @@ export interface BaselineOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runBaseline(o: BaselineOptions): Promise<{ succeeded: number; failed: number }> {
-  const { default: pLimit } = await import('p-limit');
-  const limit = pLimit(o.concurrency);
+  const limit = typeof o.concurrency === 'number' ? await pLimitOf(o.concurrency) : o.concurrency;
   const client = o.providers[o.provider];
   let succeeded = 0;
   let failed = 0;

@@ -3,17 +3,21 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
+import { accountOf } from '../src/activities/accounts';
 import { itemsSourceFor } from '../src/output/items-copy';
+import { providersFromEnv } from '../src/providers';
 import type { Latency } from '../src/providers/simulator/knobs';
+import type { AccountRef } from '../src/shared/accounts';
 import type { BatchInput, BatchSummary } from '../src/shared/batch-types';
 import { progressQuery } from '../src/shared/messages';
 import { ImageBatchId, SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
 import type { ImageItem, ImagePolicy } from '../src/shared/types';
 import { findTemporalCli } from '../src/temporal/find-cli';
 import { startDevServer } from '../src/temporal/dev-server';
+import type { accountWorkflow } from '../src/workflows/account';
 
 // Compiled to .tmp/bench/bench/: the repository is three levels up.
 export const ROOT = path.resolve(__dirname, '../../..');
@@ -104,6 +108,25 @@ export async function startWorkerProcess(
       await done;
     },
   };
+}
+
+/**
+ * Starts the simulator account's workflow on this task queue (an account is per queue), as `openAccount` would but
+ * first, so that the batches find it with this limit already set.
+ */
+export async function startAccount(
+  client: Client,
+  taskQueue: string,
+  simEnv: Record<string, string>,
+  setLimit: number,
+): Promise<AccountRef> {
+  const account = accountOf('volcengine', providersFromEnv(simEnv), taskQueue);
+  await client.workflow.start<typeof accountWorkflow>('accountWorkflow', {
+    workflowId: account.workflowId,
+    taskQueue,
+    args: [{ account, setLimit }],
+  });
+  return account;
 }
 
 export const benchItems = (n: number, prefix: string): ImageItem[] =>
@@ -207,6 +230,29 @@ export async function runBatch(
   }
 }
 
+type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+export type HistoryEvent = NonNullable<History['events']>[number];
+/** An event's kind, by the attributes it carries (no need for the proto enums). */
+export type EventKind = keyof HistoryEvent & `${string}EventAttributes`;
+/** When the server recorded the event, in ms since the epoch. */
+export const eventMs = (e: HistoryEvent): number =>
+  Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+
+/**
+ * Every run of a workflow, from the first: walked back from the last by the run each one continued (no visibility
+ * query, which the server may answer before it has indexed the last run; each run's history is fetched once).
+ */
+export async function runHistories(client: Client, workflowId: string): Promise<History[]> {
+  const runs: History[] = [];
+  let runId: string | undefined;
+  do {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runs.unshift(history);
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  } while (runId);
+  return runs;
+}
+
 export interface HistoryCost {
   batchRuns: number;
   batchEvents: number;
@@ -230,28 +276,16 @@ export async function historyCost(
   sampleChild: string,
 ): Promise<HistoryCost> {
   const workflowId = `batch-${batchId}`;
-  let runs = 0;
-  let events = 0;
-  let maxPerRun = 0;
-  let bytes = 0;
-  // Walk the chain of runs back from the last, by the run each one continued: no visibility query, which the
-  // server may answer before it has indexed the last run, and each run's history is fetched once.
-  let runId: string | undefined;
-  do {
-    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    const count = history.events?.length ?? 0;
-    runs++;
-    events += count;
-    maxPerRun = Math.max(maxPerRun, count);
-    bytes += payloadBytes(historyToJSON(history));
-    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
-  } while (runId);
+  const runs = await runHistories(client, workflowId);
+  const counts = runs.map((h) => h.events?.length ?? 0);
+  const events = counts.reduce((a, b) => a + b, 0);
+  const bytes = runs.reduce((sum, h) => sum + payloadBytes(historyToJSON(h)), 0);
   const child = await client.workflow.getHandle(`${workflowId}/${sampleChild}`).fetchHistory();
   return {
-    batchRuns: runs,
+    batchRuns: runs.length,
     batchEvents: events,
     batchEventsPerImage: +(events / images).toFixed(2),
-    batchMaxEventsPerRun: maxPerRun,
+    batchMaxEventsPerRun: Math.max(...counts),
     batchPayloadBytes: bytes,
     childEvents: child.events?.length ?? 0,
     childPayloadBytes: payloadBytes(historyToJSON(child)),

@@ -1,14 +1,18 @@
 // Where a makespan round goes: runs one imagebatch makespan case and breaks every image's chain into phases
 // from the event times the server recorded. Not part of `npm run bench`; run it after `npm run bench` compiled
 // the bench: `node .tmp/bench/bench/profile-makespan.js [N C L_ms [worker flags...]]` (default 200 20 2000).
-import type { WorkflowHandle } from '@temporalio/client';
 import { startSimulator } from '../src/providers/simulator/server';
-import { benchItems, idealSeconds, makespanPolicy, runBatch, startServer, startWorkerProcess, tmpOut } from './harness';
-
-type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
-/** An event's kind, by the attributes it carries (no need for the proto enums). */
-type Kind = keyof HistoryEvent & `${string}EventAttributes`;
-const ms = (e: HistoryEvent) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+import {
+  benchItems,
+  type EventKind as Kind,
+  eventMs as ms,
+  idealSeconds,
+  makespanPolicy,
+  runBatch,
+  startServer,
+  startWorkerProcess,
+  tmpOut,
+} from './harness';
 
 function summarise(phases: Map<string, number[]>): void {
   for (const [name, values] of phases) {

@@ -1,10 +1,13 @@
-// `npm run bench [-- --quick | --scale N]`: imagebatch against a p-limit baseline on the simulator and a real dev server.
-// Writes bench/results/<stamp>.json and bench/results/latest.md, and puts the table into README.md.
+// `npm run bench [-- --quick | --accounts | --scale N]`: imagebatch against a p-limit baseline on the simulator and a
+// real dev server. Writes bench/results/<stamp>.json and bench/results/latest.md, and puts the table into README.md.
+// `--accounts` runs only the case of two batches on one account (with --quick, its small version) and leaves the
+// README alone.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { providersFromEnv } from '../src/providers';
 import { startSimulator } from '../src/providers/simulator/server';
+import { ACCOUNTS_FULL, ACCOUNTS_QUICK, runAccountsCase } from './accounts-case';
 import { runBaseline } from './baseline';
 import {
   benchItems,
@@ -20,20 +23,15 @@ import {
   tmpOut,
   ZERO_LATENCY,
 } from './harness';
+import { ratioValue, type Row, rowsTable } from './rows';
 import { runScale, scaleTable } from './scale';
 import { measureServerFloor } from './server-floor';
 
 const quick = process.argv.includes('--quick');
+const accountsOnly = process.argv.includes('--accounts');
 const scaleArg = process.argv.indexOf('--scale');
 const RESULTS = path.join(ROOT, 'bench/results');
 const README = path.join(ROOT, 'README.md');
-
-interface Row {
-  case: string;
-  metric: string;
-  value: string;
-  goal?: string;
-}
 
 /** Puts a table between the README's `<!-- name:start -->` and `<!-- name:end -->` markers. */
 function putInReadme(name: string, table: string): void {
@@ -97,7 +95,7 @@ async function main() {
           { n: 50, c: 3, l: 5000 },
           { n: 200, c: 20, l: { dist: 'uniform', min: 1000, max: 3000 } },
         ];
-    for (const { n, c, l } of makespanCases) {
+    for (const { n, c, l } of accountsOnly ? [] : makespanCases) {
       const name = `makespan N=${n} C=${c} L=${latencyLabel(l)}`;
       const policy = makespanPolicy(l);
       sim.reset();
@@ -139,14 +137,14 @@ async function main() {
         rows.push({
           case: name,
           metric: 'imagebatch / ideal',
-          value: `${ib.seconds.toFixed(1)} s / ${ideal.toFixed(1)} s = ${(ib.seconds / ideal).toFixed(3)}x`,
+          value: ratioValue(ib.seconds, ideal),
           goal: '<= 1.10x',
         });
       }
       rows.push({
         case: name,
         metric: 'imagebatch / baseline',
-        value: `${ib.seconds.toFixed(1)} s / ${baseS.toFixed(1)} s = ${(ib.seconds / baseS).toFixed(3)}x`,
+        value: ratioValue(ib.seconds, baseS),
         goal: '<= 1.05x',
       });
       console.error(
@@ -154,9 +152,20 @@ async function main() {
       );
     }
 
+    // --- two batches at once on one account with a set limit: the account workflow against a shared p-limit -----
+    const accounts = await runAccountsCase(
+      client,
+      server.address,
+      sim,
+      queue(),
+      quick ? ACCOUNTS_QUICK : ACCOUNTS_FULL,
+    );
+    raw[accounts.name] = accounts.raw;
+    rows.push(...accounts.rows);
+
     // --- throughput at zero latency, concurrency 50; history cost; worker memory ------------------------------
     sim.setKnobs({ latencyMs: 0 });
-    const sizes = quick ? [300] : [1000, 10000];
+    const sizes = accountsOnly ? [] : quick ? [300] : [1000, 10000];
     for (const n of sizes) {
       for (const workers of [1, 2]) {
         const name = `throughput N=${n} C=50 L=0, ${workers} worker${workers > 1 ? 's' : ''}`;
@@ -218,7 +227,8 @@ async function main() {
 
     // --- the server's own ceiling here: the smallest workflows, no imagebatch code ------------------------------
     const floorCount = quick ? 300 : 1000;
-    for (const f of await measureServerFloor(client, server.address, queue(), floorCount)) {
+    const floors = accountsOnly ? [] : await measureServerFloor(client, server.address, queue(), floorCount);
+    for (const f of floors) {
       const name = `server floor N=${floorCount} C=50, ${f.workflow}`;
       raw[name] = f;
       rows.push({
@@ -233,15 +243,15 @@ async function main() {
     await server.stop();
     await sim.close();
   }
-  const table = [
-    `Measured ${String(raw.date).slice(0, 10)} on ${raw.cpus} cores, ${process.version}, ${String(raw.server)}, simulator on loopback${quick ? ' (--quick)' : ''}.`,
-    '',
-    '| case | metric | value | goal |',
-    '| --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.case} | ${r.metric} | ${r.value} | ${r.goal ?? ''} |`),
-  ].join('\n');
-  saveResults(new Date().toISOString(), quick ? '-quick' : '', raw, quick ? 'latest-quick.md' : 'latest.md', table);
-  if (!quick) putInReadme('bench', table);
+  const flags = [accountsOnly && '--accounts', quick && '--quick'].filter(Boolean).join(' ');
+  const table = rowsTable(
+    `Measured ${String(raw.date).slice(0, 10)} on ${raw.cpus} cores, ${process.version}, ${String(raw.server)}, simulator on loopback${flags ? ` (${flags})` : ''}.`,
+    rows,
+  );
+  const suffix = `${accountsOnly ? '-accounts' : ''}${quick ? '-quick' : ''}`;
+  saveResults(new Date().toISOString(), suffix, raw, `latest${suffix}.md`, table);
+  // The README's table is the full run's.
+  if (!suffix) putInReadme('bench', table);
   console.log(table);
 }
 

@@ -105,6 +105,7 @@ export class Simulation {
     };
     this.tasks.set(id, task);
     this.stats.submission(t.prompt, t.seed, this.activeTasks(now));
+    this.stats.task(id, now, task.readyAt);
     return task;
   }
 

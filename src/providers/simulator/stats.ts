@@ -20,6 +20,15 @@ export interface SimulatorStats {
   seedsByPrompt: Record<string, number[]>;
   /** Submissions that carried reference images, and how many. */
   referenceImages: Record<string, number>;
+  /** Each task's provider-side times (ms since the epoch), for the bench's slot handoff. */
+  tasks: Record<string, TaskTimes>;
+}
+
+/** When a task was accepted, when it is (or was) ready, and when it was cancelled if it was before that. */
+export interface TaskTimes {
+  submittedAt: number;
+  readyAt: number;
+  cancelledAt?: number;
 }
 
 function emptyStats(): SimulatorStats {
@@ -35,6 +44,7 @@ function emptyStats(): SimulatorStats {
     served: {},
     seedsByPrompt: {},
     referenceImages: {},
+    tasks: {},
   };
 }
 
@@ -70,6 +80,10 @@ export class StatsCounter {
     this.s.maxInFlight = Math.max(this.s.maxInFlight, inFlight);
   }
 
+  task(taskId: string, submittedAt: number, readyAt: number): void {
+    this.s.tasks[taskId] = { submittedAt, readyAt };
+  }
+
   referenceImages(prompt: string, count: number): void {
     this.s.referenceImages[prompt] = count;
   }
@@ -77,6 +91,8 @@ export class StatsCounter {
   cancel(taskId: string): void {
     this.s.cancels++;
     this.s.cancelledTaskIds.push(taskId);
+    const times = this.s.tasks[taskId];
+    if (times) times.cancelledAt = Date.now();
   }
 
   served(taskId: string, png: Buffer): void {
