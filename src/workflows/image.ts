@@ -119,10 +119,11 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
   ]);
 
   const finish = async (): Promise<ImageResult> => {
-    // First, so the next image of the account starts as soon as possible.
-    await slot?.release();
+    // The slot goes back first, so the next image of the account starts as soon as possible; the report goes out
+    // in the same workflow task.
+    const released = slot?.release();
     setState(result.status);
-    await report(input.reportTo, result);
+    await Promise.all([released, report(input.reportTo, result)]);
     if (result.status === 'failed') {
       throw ApplicationFailure.create({
         type: IMAGE_FAILED,
