@@ -41,9 +41,25 @@ function safeName(name: string): string {
   return name;
 }
 
+const IMAGE_EXT = /\.(png|jpe?g|webp)$/i;
+const sameType = (a: string, b: string) => a.toLowerCase().replace('jpeg', 'jpg') === b.replace('jpeg', 'jpg');
+
+/**
+ * The name an image is stored under: the item's filename, or `<id>.<ext>`. Its extension follows the bytes, so a
+ * JPEG asked for as `cat.png` is stored as `cat.jpg` (a viewer trusts the extension).
+ */
+function storedName(t: OutputTarget, ext: string): string {
+  if (!t.filename) return `${safeName(t.itemId)}.${ext}`;
+  const name = safeName(t.filename);
+  const given = IMAGE_EXT.exec(name)?.[1];
+  return given && sameType(given, ext) ? name : `${name.replace(IMAGE_EXT, '')}.${ext}`;
+}
+
+/** Where an existing output may be: the item's filename first, then its stem with each image extension. */
 function candidates(t: OutputTarget): string[] {
-  if (t.filename) return [path.join(t.outDir, safeName(t.filename))];
-  return EXTENSIONS.map((ext) => path.join(t.outDir, `${safeName(t.itemId)}.${ext}`));
+  const names = EXTENSIONS.map((ext) => storedName(t, ext));
+  if (t.filename) names.unshift(safeName(t.filename));
+  return [...new Set(names)].map((name) => path.join(t.outDir, name));
 }
 
 export async function describeFile(file: string): Promise<StoredImage | undefined> {
@@ -81,14 +97,14 @@ export async function storeImage(
     );
   if (!isComplete(kind.mime, data.subarray(-16)))
     throw new ImageRejected(`truncated ${kind.mime} (${data.length} bytes)`);
-  const file = t.filename
-    ? path.join(t.outDir, safeName(t.filename))
-    : path.join(t.outDir, `${safeName(t.itemId)}.${kind.ext}`);
+  const file = path.join(t.outDir, storedName(t, kind.ext));
   await fs.promises.mkdir(t.outDir, { recursive: true });
-  // One tmp name per item: a retry after a crash overwrites the same tmp file rather than leaving another.
+  // One tmp name per item: a retry after a crash replaces the same tmp file rather than leaving another. It is
+  // removed and created afresh ('wx': O_EXCL), so a symlink put there is never followed.
   const tmp = `${file}.tmp`;
   try {
-    await fs.promises.writeFile(tmp, data);
+    await fs.promises.rm(tmp, { force: true });
+    await fs.promises.writeFile(tmp, data, { flag: 'wx' });
     await fs.promises.rename(tmp, file);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true });

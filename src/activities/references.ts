@@ -1,22 +1,83 @@
 // Reference images (character keeping): local files are read and sent as base64, URLs are passed through.
-// Only paths and URLs travel in workflow history; the bytes are read here, in the activity.
+// Only paths and URLs travel in workflow history; the bytes are read here, in the activity. The items reader
+// allowed each path (inside the items folder or --refs-dir, after symlinks), but the file may have changed since:
+// it is opened without following a link and without blocking, checked with fstat before any read, read with a
+// bound and a timeout, and sent only if its first bytes are an image's.
 import fs from 'node:fs';
 import type { ReferenceImage } from '../providers/types';
 import { sniffImage } from './image-files';
 
 /** Volcengine and DashScope both cap input images around 10-15 MB. */
-const MAX_REFERENCE_BYTES = 10 * 1024 * 1024;
+export const MAX_REFERENCE_BYTES = 10 * 1024 * 1024;
+/** A FIFO opens at once with O_NONBLOCK (and is refused by fstat); a symlink swapped in fails with ELOOP. */
+export const REFERENCE_OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+export const REFERENCE_READ_TIMEOUT_MS = 20_000;
+
+/** What is wrong with a reference file from its fstat (and first bytes, when read), or undefined. */
+export function referenceFault(st: fs.Stats, head?: Buffer): string | undefined {
+  if (!st.isFile()) return 'is not a regular file';
+  if (st.size > MAX_REFERENCE_BYTES) return `is ${st.size} bytes, over the ${MAX_REFERENCE_BYTES}-byte limit`;
+  if (head && !sniffImage(head)) return 'is not a PNG, JPEG or WebP image';
+  return undefined;
+}
+
+/** Reads at most one byte more than fstat said: a file that grew since is refused, not read without end. */
+async function readBounded(fh: fs.promises.FileHandle, size: number): Promise<Buffer> {
+  const buf = Buffer.alloc(size + 1);
+  let total = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, total, buf.length - total, total);
+    if (!bytesRead) break;
+    total += bytesRead;
+    if (total === buf.length) throw new Error('grew while it was read');
+  }
+  return buf.subarray(0, total);
+}
+
+/** Rejects after `ms`: a read of a file on a hung disk must not hold the activity. */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`took over ${ms} ms to read`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** The file's bytes and type, or an error naming the file and what is wrong with it. */
+export async function readReferenceFile(
+  file: string,
+  timeoutMs = REFERENCE_READ_TIMEOUT_MS,
+): Promise<{ data: Buffer; mime: string }> {
+  const fail = (why: string) => new Error(`reference image ${file} ${why}`);
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, REFERENCE_OPEN_FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw fail(code === 'ELOOP' ? 'is a symbolic link' : `cannot be opened: ${code ?? (err as Error).message}`);
+  }
+  try {
+    const st = await fh.stat();
+    const before = referenceFault(st);
+    if (before) throw fail(before);
+    const data = await withTimeout(readBounded(fh, st.size), timeoutMs).catch((err: Error) => {
+      throw fail(err.message);
+    });
+    const kind = sniffImage(data.subarray(0, 16));
+    if (!kind) throw fail('is not a PNG, JPEG or WebP image');
+    return { data, mime: kind.mime };
+  } finally {
+    // Not awaited: a read stuck past its timeout keeps the handle, and closing it waits for that read.
+    void fh.close().catch(() => undefined);
+  }
+}
 
 export async function loadReferenceImages(refs: string[] = []): Promise<ReferenceImage[]> {
   return Promise.all(
     refs.map(async (ref) => {
       if (/^https?:\/\//i.test(ref)) return { url: ref };
-      const data = await fs.promises.readFile(ref);
-      if (data.length > MAX_REFERENCE_BYTES)
-        throw new Error(`reference image ${ref} is over ${MAX_REFERENCE_BYTES} bytes`);
-      const kind = sniffImage(data.subarray(0, 16));
-      if (!kind) throw new Error(`reference image ${ref} is not a PNG, JPEG or WebP image`);
-      return { base64: data.toString('base64'), mime: kind.mime };
+      const { data, mime } = await readReferenceFile(ref);
+      return { base64: data.toString('base64'), mime };
     }),
   );
 }

@@ -6,16 +6,20 @@ import { PROVIDER_KINDS } from './providers';
 /** Ids and file names become paths: safe characters only, no separators, no `.`/`..`. */
 export const SAFE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
 
+/** No wait of an image needs more than a day; 2^53 ms (a timer of 285,000 years) is a mistake, not a policy. */
+export const MAX_POLICY_MS = 24 * 60 * 60 * 1000;
+const DAY_MESSAGE = `must be at most ${MAX_POLICY_MS} (24 hours)`;
+
 export const PolicySchema = z
   .object({
-    pollIntervalMs: z.number().int().min(100),
-    maxWaitMs: z.number().int().min(1000),
+    pollIntervalMs: z.number().min(100).max(MAX_POLICY_MS, DAY_MESSAGE).int(),
+    maxWaitMs: z.number().min(1000).max(MAX_POLICY_MS, DAY_MESSAGE).int(),
     /** Resubmissions after a lost, failed or timed-out task. */
     retries: z.number().int().min(0).max(20),
     /** Prompt simplifications after moderation rejections. */
     simplifications: z.number().int().min(0).max(10),
     /** How long to wait (a durable timer) before the first poll. */
-    expectedLatencyMs: z.number().int().min(0),
+    expectedLatencyMs: z.number().min(0).max(MAX_POLICY_MS, DAY_MESSAGE).int(),
   })
   .strict();
 
@@ -33,7 +37,7 @@ export const ItemSchema = z
     seed: z.number().int().min(-1).max(2147483647).optional(),
     style: z.string().max(100).optional(),
     /** Local paths or http(s) URLs; read by the activity, never carried as bytes in history. */
-    referenceImages: z.array(z.string().min(1)).max(10).optional(),
+    referenceImages: z.array(z.string().min(1).max(4096)).max(10).optional(),
     /** Output file name (without folder); default `<id>.<ext>`. */
     filename: z
       .string()

@@ -101,7 +101,12 @@ const FILES: [string, string, string | Buffer, RegExp][] = [
     `${line({ prompt: 'a', referenceImages: ['ftp://x/y.png'] })}\n`,
     /t\.jsonl:1: referenceImages\.0: only http\(s\) URLs/,
   ],
-  ['huge line', 'u.jsonl', `${line({ prompt: huge })}\n`, /u\.jsonl:1: line is \d+ characters, over the 100000 limit/],
+  [
+    'huge line',
+    'u.jsonl',
+    `${line({ prompt: huge })}\n`,
+    /u\.jsonl:1: item is \d+ bytes of JSON, over the 100000-byte/,
+  ],
   [
     'prompt over 4000 characters',
     'v.jsonl',
@@ -133,6 +138,60 @@ const FILES: [string, string, string | Buffer, RegExp][] = [
     /pa\.jsonl:1: params: .*record|object/i,
   ],
   [
+    'width without height',
+    'wh.jsonl',
+    `${line({ prompt: 'a', height: 512 })}\n`,
+    /wh\.jsonl:1: width: is required with height/,
+  ],
+  [
+    'a prompt of only Midjourney flags',
+    'mj.jsonl',
+    `${line({ prompt: '--ar 16:9 --v 6' })}\n`,
+    /mj\.jsonl:1: prompt: has nothing left once its Midjourney flags/,
+  ],
+  [
+    'params that override force_single',
+    'fs.jsonl',
+    `${line({ prompt: 'a' })}\n${line({ prompt: 'b', params: { force_single: false } })}\n`,
+    /fs\.jsonl:2: params\.force_single: is set by imagebatch for volcengine/,
+  ],
+  [
+    'params that override the DashScope model',
+    'dm.jsonl',
+    `${line({ prompt: 'a', provider: 'dashscope', params: { model: 'wanx-v1' } })}\n`,
+    /dm\.jsonl:1: params\.model: is set by imagebatch for dashscope/,
+  ],
+  [
+    'two items with one filename',
+    'fn.jsonl',
+    `${line({ prompt: 'a', filename: 'x.png' })}\n${line({ prompt: 'b', filename: 'x.png' })}\n`,
+    /fn\.jsonl:2: filename: 'x\.png' is the same file as line 1's 'x\.png'/,
+  ],
+  [
+    "a filename equal to another item's default name, in another case",
+    'fd.jsonl',
+    `${line({ id: 'cat', prompt: 'a' })}\n${line({ prompt: 'b', filename: 'CAT.png' })}\n`,
+    /fd\.jsonl:2: filename: 'CAT\.png' is the same file as line 1's 'cat\.png'/,
+  ],
+  [
+    'an expectedLatencyMs of 2^53',
+    'el.jsonl',
+    `${line({ prompt: 'a', policy: { expectedLatencyMs: 2 ** 53 } })}\n`,
+    /el\.jsonl:1: policy\.expectedLatencyMs: must be at most 86400000 \(24 hours\)/,
+  ],
+  [
+    'a maxWaitMs of 1e308',
+    'mw.jsonl',
+    '{"prompt": "a", "policy": {"maxWaitMs": 1e308}}\n',
+    /mw\.jsonl:1: policy\.maxWaitMs: must be at most 86400000/,
+  ],
+  [
+    'an item over 100 KB in a .json array',
+    'big.json',
+    `[\n${line({ prompt: 'a' })},\n${line({ prompt: 'b', params: { x: huge } })}\n]\n`,
+    /big\.json:3: item is \d+ bytes of JSON, over the 100000-byte limit/,
+  ],
+  [
     'policy with a bad value',
     'po.jsonl',
     `${line({ prompt: 'a', policy: { retries: -1 } })}\n`,
@@ -140,9 +199,10 @@ const FILES: [string, string, string | Buffer, RegExp][] = [
   ],
 ];
 
-/** Files that are fine despite their shape: a BOM, CRLF line ends. */
+/** Files that are fine despite their shape: a BOM, a U+FFFD that is text, CRLF line ends. */
 const GOOD: [string, string, string][] = [
   ['BOM', 'bom.jsonl', `\uFEFF${line({ prompt: 'a' })}\n`],
+  ['U+FFFD written as a character', 'fffd.jsonl', `${line({ prompt: 'a \uFFFD b' })}\n`],
   ['CRLF', 'crlf.jsonl', `${line({ prompt: 'a' })}\r\n${line({ prompt: 'b' })}\r\n`],
 ];
 

@@ -27,6 +27,23 @@ export function dashscopeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): D
   return { baseUrl: env.DASHSCOPE_HTTP_BASE_URL || DASHSCOPE_DEFAULT_BASE_URL, apiKey: env.DASHSCOPE_API_KEY };
 }
 
+/**
+ * The keys imagebatch sets itself, each with the item field that sets it (or why it is fixed). An item's `params`
+ * go into `parameters` and may not set them (the items reader refuses them: `n` above 1 bills several images);
+ * `model`, `input` and its fields are refused too, since params cannot reach them and asking is a mistake.
+ */
+export const DASHSCOPE_RESERVED_PARAMS: Readonly<Record<string, string>> = {
+  model: 'model',
+  input: 'the request input is built from the item: prompt, negativePrompt, referenceImages',
+  prompt: 'prompt',
+  negative_prompt: 'negativePrompt',
+  ref_img: 'referenceImages',
+  n: 'imagebatch asks for one image per task (each image is billed)',
+  size: 'width and height',
+  seed: 'seed',
+  style: 'style',
+};
+
 export function buildDashscopeBody(req: GenerateRequest): Record<string, unknown> {
   const input: Record<string, unknown> = { prompt: req.prompt };
   if (req.negativePrompt) input.negative_prompt = req.negativePrompt;
@@ -38,8 +55,12 @@ export function buildDashscopeBody(req: GenerateRequest): Record<string, unknown
   if (req.width && req.height) parameters.size = `${req.width}*${req.height}`;
   if (req.seed !== undefined) parameters.seed = req.seed;
   if (req.style) parameters.style = req.style;
-  Object.assign(parameters, req.params ?? {}, { n: 1 });
-  return { model: req.model ?? DASHSCOPE_DEFAULT_MODEL, input, parameters };
+  const extras = Object.entries(req.params ?? {}).filter(([k]) => !Object.hasOwn(DASHSCOPE_RESERVED_PARAMS, k));
+  return {
+    model: req.model ?? DASHSCOPE_DEFAULT_MODEL,
+    input,
+    parameters: { ...Object.fromEntries(extras), ...parameters },
+  };
 }
 
 interface TaskOutput {

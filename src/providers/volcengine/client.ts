@@ -35,6 +35,24 @@ export function volcengineOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): 
   };
 }
 
+/**
+ * The submit-body keys imagebatch sets itself, each with the item field that sets it (or why it is fixed). An
+ * item's `params` may not set them: the items reader refuses them (`force_single: false` would bill several
+ * images), and the body below lets imagebatch's value win over any that got through.
+ */
+export const VOLCENGINE_RESERVED_PARAMS: Readonly<Record<string, string>> = {
+  req_key: 'model',
+  prompt: 'prompt',
+  negative_prompt: 'negativePrompt',
+  width: 'width',
+  height: 'height',
+  seed: 'seed',
+  force_single: 'imagebatch asks for one image per task (each image is billed)',
+  image_urls: 'referenceImages',
+  binary_data_base64: 'referenceImages',
+  return_url: 'imagebatch asks for image URLs itself',
+};
+
 export function buildVolcengineSubmitBody(req: GenerateRequest): Record<string, unknown> {
   const refs = req.referenceImages ?? [];
   const model = req.model ?? (refs.length ? VOLCENGINE_REFERENCE_MODEL : VOLCENGINE_DEFAULT_MODEL);
@@ -52,7 +70,8 @@ export function buildVolcengineSubmitBody(req: GenerateRequest): Record<string, 
   if (urls.length) body.image_urls = urls;
   if (b64.length) body.binary_data_base64 = b64;
   if (model.startsWith('high_aes') || model.startsWith('byteedit')) body.return_url = true;
-  return { ...body, ...(req.params ?? {}) };
+  const extras = Object.entries(req.params ?? {}).filter(([k]) => !Object.hasOwn(VOLCENGINE_RESERVED_PARAMS, k));
+  return { ...Object.fromEntries(extras), ...body };
 }
 
 export class VolcengineClient implements ImageProviderClient {
