@@ -3,10 +3,13 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TemporalCliNotFound } from '../temporal/find-cli';
 import { TemporalUnreachable } from '../temporal/connection';
+import { MAX_ACCOUNT_LIMIT } from '../shared/accounts';
 import { MAX_CONCURRENCY } from '../shared/constants';
 import { action } from './action';
-import { cancelCommand, concurrencyCommand, pauseCommand, resumeCommand } from './commands/control';
+import { cancelCommand, concurrencyCommand, pauseCommand } from './commands/control';
 import { devServerCommand } from './commands/dev-server';
+import { limitCommand } from './commands/limit';
+import { resumeCommand } from './commands/resume';
 import { retryCommand } from './commands/retry';
 import { runCommand, startCommand } from './commands/run';
 import { addSimulatorCommand } from './commands/simulator';
@@ -14,6 +17,7 @@ import { listCommand, statusCommand, watchCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
 import { EXIT, NoWorker, UsageError } from './exit-codes';
 import { ItemsFileError } from './items';
+import { BOUNDS, flagArg } from './settings';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -25,17 +29,11 @@ export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
-function secondsArg(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`expected seconds >= ${min}, got '${value}'`);
-    return n;
-  };
-}
-
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const dbOption = () =>
   new Option('--db <file>', 'SQLite file of the embedded dev server (default ~/.cache/imagebatch/dev-server.db)');
+const configOption = () =>
+  new Option('--config <file>', 'config.json with an image_generation block (default ./config.json if present)');
 
 function batchOptions(cmd: Command): Command {
   return cmd
@@ -45,17 +43,28 @@ function batchOptions(cmd: Command): Command {
       'simulator, volcengine or dashscope (default volcengine; the simulator when it has no credentials)',
     )
     .option('--endpoint <url>', 'provider endpoint (overrides VOLCENGINE_VISUAL_ENDPOINT / DASHSCOPE_HTTP_BASE_URL)')
+    .option('--concurrency <n>', `images in flight at once (1-${MAX_CONCURRENCY}; default 3)`, flagArg('concurrency'))
+    .option('--max-concurrent <n>', "the old tools' name for --concurrency", flagArg('concurrency'))
+    .option('--poll-interval <s>', 'seconds between status polls (default 5)', flagArg('pollInterval'))
     .option(
-      '--concurrency <n>',
-      `images in flight at once (1-${MAX_CONCURRENCY}; default 3)`,
-      intArg(1, MAX_CONCURRENCY),
+      '--max-wait <s>',
+      'seconds to wait for one provider task before resubmitting (default 180)',
+      flagArg('maxWait'),
     )
-    .option('--max-concurrent <n>', "the old tools' name for --concurrency", intArg(1, MAX_CONCURRENCY))
-    .option('--poll-interval <s>', 'seconds between status polls (default 5)', secondsArg(0.1))
-    .option('--max-wait <s>', 'seconds to wait for one provider task before resubmitting (default 180)', secondsArg(1))
-    .option('--retries <n>', 'resubmissions of an item after a lost, failed or overdue task (default 3)', intArg(0, 20))
+    .option(
+      '--retries <n>',
+      'resubmissions of an item after a lost, failed or overdue task (default 3)',
+      flagArg('retries'),
+    )
+    .option(
+      '--max-submissions <n>',
+      `provider submissions the batch may make at most, resubmissions included (1-${BOUNDS.maxSubmissions.max}); ` +
+        'then it stops, open: `imagebatch resume BATCH --max-submissions M` continues it',
+      flagArg('maxSubmissions'),
+    )
     .option('--batch-id <id>', 'batch id (default: a timestamp); the workflow id is batch-<id>')
-    .option('--config <file>', 'config.json with an image_generation block (default ./config.json if present)')
+    .option('--refs-dir <dir>', "a folder reference images may come from besides the items file's folder")
+    .addOption(configOption())
     .option('--json', 'print one JSON document on stdout and nothing else there')
     .addOption(dbOption());
 }
@@ -94,6 +103,7 @@ export function buildProgram(): Command {
     )
     .option('--max-activities <n>', 'concurrent activity executions (default 100)', intArg(1, 10000))
     .option('--max-workflow-tasks <n>', 'concurrent workflow task executions', intArg(1, 10000))
+    .addOption(configOption())
     .addOption(dbOption())
     .action(action(workerCommand));
 
@@ -137,6 +147,7 @@ export function buildProgram(): Command {
     .option('--provider <name>', 'simulator, volcengine or dashscope')
     .option('--endpoint <url>', 'provider endpoint override')
     .option('--json', 'print one JSON document on stdout')
+    .addOption(configOption())
     .addOption(dbOption())
     .action(action(retryCommand));
 
@@ -149,16 +160,39 @@ export function buildProgram(): Command {
   program
     .command('resume')
     .argument('<batch>', 'batch id')
-    .description('resume a paused batch')
+    .description(
+      'resume a paused batch, or one stopped by its budget with a larger one; with no worker serving it, work it here',
+    )
+    .option(
+      '--max-submissions <n>',
+      'the new submission budget (above what was made or promised)',
+      flagArg('maxSubmissions'),
+    )
+    .option('--provider <name>', 'simulator, volcengine or dashscope (when it works the batch here)')
+    .option('--endpoint <url>', 'provider endpoint override (when it works the batch here)')
+    .option('--json', 'print one JSON document on stdout (when it works the batch here)')
+    .addOption(configOption())
     .addOption(dbOption())
-    .action(action((b: string, o: { db?: string }) => resumeCommand(b, o)));
+    .action(action(resumeCommand));
   program
     .command('concurrency')
     .argument('<batch>', 'batch id')
-    .argument('<n>', `images in flight (1-${MAX_CONCURRENCY})`, intArg(1, MAX_CONCURRENCY))
+    .argument('<n>', `images in flight (1-${MAX_CONCURRENCY})`, flagArg('concurrency'))
     .description('change how many images a running batch keeps in flight')
     .addOption(dbOption())
     .action(action((b: string, n: number, o: { db?: string }) => concurrencyCommand(b, o, n)));
+
+  program
+    .command('limit')
+    .argument('[provider]', 'volcengine or dashscope: the account these credentials and endpoint name')
+    .argument('[n]', `its limit of tasks in flight (1-${MAX_ACCOUNT_LIMIT}), or none`)
+    .description('list provider accounts and their limits, or set the limit of one (every batch, every worker)')
+    .option('--clear', 'clear the set limit (the account learns one from throttle answers)')
+    .option('--endpoint <url>', 'provider endpoint override')
+    .option('--task-queue <name>', 'the task queue of the workers that serve the account (default as `worker`)')
+    .option('--json', 'print JSON')
+    .addOption(dbOption())
+    .action(action(limitCommand));
 
   addSimulatorCommand(program);
 

@@ -5,7 +5,7 @@ import type { ControlAnswer } from '../shared/messages';
 import { type BatchHandle, findBatch, type FoundBatch } from './batch-lookup';
 import { EXIT, UsageError } from './exit-codes';
 import type { Session } from './session';
-import { askWorker, requireWorker } from './worker-answer';
+import { type Answerer, askWorker, requireWorker } from './worker-answer';
 
 export async function sendControl(
   session: Session,
@@ -14,26 +14,50 @@ export async function sendControl(
 ): Promise<number> {
   if (!batch.running) return finishedMessage(batch);
   await requireWorker(session, batch, 'so nothing was done');
+  return answerControl(session, batch, send);
+}
+
+/**
+ * Sends the Update to a batch a worker is known to serve (this process's, say), and prints the answer (`print`:
+ * stdout by default). `ms`: how long to wait for the answer.
+ */
+export async function answerControl(
+  session: Session,
+  batch: FoundBatch,
+  send: (h: BatchHandle) => Promise<ControlAnswer>,
+  o: { print?: (line: string) => void; ms?: number } = {},
+): Promise<number> {
   let answer: ControlAnswer;
   try {
-    answer = await askWorker(
-      session,
-      batch,
-      () => send(batch.handle),
-      '; the request may still apply when a worker picks the batch up',
-    );
+    answer = await sendUpdate(session, batch, () => send(batch.handle), { ms: o.ms });
   } catch (err) {
-    // The validator's (or handler's) reason is the cause's message.
-    if (err instanceof WorkflowUpdateFailedError)
-      throw new UsageError(
-        `batch ${batch.batchId} refused: ${(err.cause as Error | undefined)?.message ?? err.message}`,
-      );
     // It finished between the look-up and the request.
     if (err instanceof WorkflowNotFoundError) return finishedMessage(await findBatch(session.client, batch.batchId));
     throw err;
   }
-  console.log(`Batch ${batch.batchId}: ${answer.message}`);
+  (o.print ?? console.log)(`Batch ${batch.batchId}: ${answer.message}`);
   return EXIT.ok;
+}
+
+/**
+ * Sends an Update through a worker, with askWorker's deadline (exit 4 past it); a refusal (the validator's or
+ * handler's reason) becomes a UsageError (exit 2): `<target> refused: <reason>`.
+ */
+export async function sendUpdate<T>(
+  session: Session,
+  target: Answerer,
+  send: () => Promise<T>,
+  o: { afterwards?: string; ms?: number } = {},
+): Promise<T> {
+  const afterwards = o.afterwards ?? '; the request may still apply when a worker picks the batch up';
+  try {
+    return await askWorker(session, target, send, afterwards, o.ms);
+  } catch (err) {
+    // The reason is the cause's message.
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new UsageError(`${target.name} refused: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+    throw err;
+  }
 }
 
 function finishedMessage(batch: FoundBatch): number {

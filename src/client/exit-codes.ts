@@ -2,7 +2,10 @@
 
 export const EXIT = {
   ok: 0,
-  /** Some items failed or were cancelled, the batch ended otherwise than completed, or a request found it finished. */
+  /**
+   * Some items failed or were cancelled, the batch ended otherwise than completed, it stopped with items not run (its
+   * budget is spent), or a request found it finished.
+   */
   someFailed: 1,
   /** Bad usage or input, or a request the batch refused: nothing was done. */
   badInput: 2,
@@ -27,7 +30,10 @@ export interface OutcomeForExit {
   counts: { failed: number; cancelled: number } | null;
 }
 
-/** 0 when the batch completed with nothing failed or cancelled (or has not ended yet: running, detached), else 1. */
+/**
+ * 0 when the batch completed with nothing failed or cancelled (or has not ended yet: running, detached), else 1:
+ * a stopped batch (open, its budget spent) has items that did not run.
+ */
 export function exitCodeFor(o: OutcomeForExit): number {
   if (o.status === 'running' || o.status === 'detached') return EXIT.ok;
   const clean = o.status === 'completed' && o.counts !== null && !o.counts.failed && !o.counts.cancelled;

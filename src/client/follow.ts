@@ -1,15 +1,18 @@
-// Following a batch until it ends: progress from its query, the end from its result, and Ctrl-C (cancel or detach).
+// Following a batch until it ends (or stops: open, but starting nothing more until it is resumed): progress from its
+// query, the end from its result, and Ctrl-C (cancel or detach).
 import readline from 'node:readline';
+import type { BatchProgress } from '../shared/batch-types';
 import { cancelUpdate, progressQuery } from '../shared/messages';
+import { accountWatch } from './account-waits';
 import type { BatchHandle } from './batch-lookup';
-import { type BatchOutcome, outcomeOf } from './batch-outcome';
+import { type BatchOutcome, isStopped, outcomeOf } from './batch-outcome';
 import { createProgressView, type ProgressView } from './progress';
 
 const POLL_MS = 500;
 
 /**
- * Shows progress until the batch ends. Ctrl-C asks whether to cancel (on a terminal); a second Ctrl-C detaches,
- * leaving the batch on the server.
+ * Shows progress until the batch ends, or stops with nothing in flight. Ctrl-C asks whether to cancel (on a
+ * terminal); a second Ctrl-C detaches, leaving the batch on the server.
  */
 export async function followBatch(
   handle: BatchHandle,
@@ -18,15 +21,22 @@ export async function followBatch(
   const view = createProgressView({ quiet: o.json, tty: Boolean(process.stderr.isTTY) });
   const link = connectionReporter(view);
   const ctrlC = onCtrlC(handle, view, o);
-  const progress = pollProgress(handle, view, link);
+  let onStopped!: (p: BatchProgress) => void;
+  const stopped = new Promise<BatchOutcome>(
+    (resolve) => (onStopped = (progress) => resolve({ kind: 'stopped', progress })),
+  );
+  const progress = pollProgress(handle, view, link, o.batchId, onStopped);
+  // Ends the wait for the result when following ends otherwise (stopped, detached).
+  const done = new AbortController();
   const finished = (async (): Promise<BatchOutcome> => {
     for (;;) {
       try {
-        const outcome = await outcomeOf(handle);
+        const outcome = await handle.client.withAbortSignal(done.signal, () => outcomeOf(handle));
         link(true);
         if (outcome.kind === 'finished') view.finish(outcome.summary);
         return outcome;
       } catch (err) {
+        if (done.signal.aborted) return { kind: 'detached' };
         if (!isConnectionError(err)) throw err;
         // The server went away (restarting?): the batch is safe in its history; wait for it to come back.
         link(false, err);
@@ -35,11 +45,13 @@ export async function followBatch(
     }
   })();
   try {
-    return await Promise.race([finished, ctrlC.detached]);
+    return await Promise.race([finished, stopped, ctrlC.detached]);
   } finally {
+    done.abort();
     ctrlC.stop();
     view.stop();
     await progress.stop();
+    await finished.catch(() => undefined);
   }
 }
 
@@ -56,20 +68,33 @@ function connectionReporter(view: ProgressView): (ok: boolean, err?: unknown) =>
   };
 }
 
-/** Queries progress every POLL_MS until stopped. */
-function pollProgress(handle: BatchHandle, view: ProgressView, link: (ok: boolean, err?: unknown) => void) {
+/** Queries progress every POLL_MS until stopped; calls `onStopped` when the batch has stopped with nothing in flight. */
+function pollProgress(
+  handle: BatchHandle,
+  view: ProgressView,
+  link: (ok: boolean, err?: unknown) => void,
+  batchId: string,
+  onStopped: (p: BatchProgress) => void,
+) {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  // The query under way: closing the connection while the client still retries it would crash the process.
+  // The query under way: closing the connection while the client still retries it would crash the process, so
+  // stop() aborts it (a query no worker answers, of a batch that has just ended, would wait long) and waits for it.
   let inflight: Promise<unknown> = Promise.resolve();
+  // One per query: a signal keeps a listener for each call made under it.
+  let abort = new AbortController();
+  const accounts = accountWatch(handle.client, batchId);
   const poll = async () => {
     if (stopped) return;
     try {
-      const query = handle.query(progressQuery);
+      abort = new AbortController();
+      const query = handle.client.withAbortSignal(abort.signal, () => handle.query(progressQuery));
       inflight = query.catch(() => undefined);
       const p = await query;
       link(true);
-      view.update(p);
+      accounts.refresh(p);
+      view.update(p, accounts.latest());
+      if (isStopped(p)) onStopped(p);
     } catch (err) {
       // No worker answered yet, or the run is between continue-as-new runs: try again shortly.
       if (isConnectionError(err)) link(false, err);
@@ -81,7 +106,11 @@ function pollProgress(handle: BatchHandle, view: ProgressView, link: (ok: boolea
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      await Promise.race([inflight, new Promise((r) => setTimeout(r, 10_000).unref())]);
+      abort.abort();
+      await Promise.race([
+        Promise.all([inflight, accounts.settled()]),
+        new Promise((r) => setTimeout(r, 10_000).unref()),
+      ]);
     },
   };
 }

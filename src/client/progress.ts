@@ -1,20 +1,45 @@
 // Progress while a batch runs: a bar on a terminal (stderr, so stdout stays clean), plain lines otherwise.
 import cliProgress from 'cli-progress';
 import type { BatchProgress, BatchSummary } from '../shared/batch-types';
+import type { AccountWait } from './account-waits';
 
 export interface ProgressView {
-  update(p: BatchProgress): void;
+  /** `waits`: the batch's images waiting for a slot of each provider account, when known. */
+  update(p: BatchProgress, waits?: AccountWait[]): void;
   /** The last query may predate the last results: the bar ends at the summary's counts. */
   finish(s: BatchSummary): void;
   stop(): void;
 }
 
-export function describeProgress(p: BatchProgress): string {
+/**
+ * "2 running, 3 waiting for a slot of volcengine at …": images with a slot run, the others wait for one. The waits
+ * are a few seconds older than the progress: never more than are running.
+ */
+function runningWords(p: BatchProgress, waits: AccountWait[]): string {
+  let left = p.running;
+  const waiting = waits.map((w) => {
+    const n = Math.min(left, w.waitingForThisBatch ?? 0);
+    left -= n;
+    return n ? `, ${n} waiting for a slot of ${w.label}` : '';
+  });
+  return `${left} running${waiting.join('')}`;
+}
+
+const budgetWords = (p: BatchProgress) => (p.budget ? `, budget ${p.budget.used}/${p.budget.max}` : '');
+
+/** A batch that stops by itself says why: paused with a reason (its folder cannot be written), or its budget spent. */
+function flagWords(p: BatchProgress): string {
+  const paused = p.paused ? `paused${p.stopped ? `: ${p.stopped}` : ''}` : '';
+  const spent = !p.paused && p.stopped ? 'budget spent' : '';
+  return [paused, spent, p.cancelRequested ? 'cancelling' : ''].filter(Boolean).join(', ');
+}
+
+export function describeProgress(p: BatchProgress, waits: AccountWait[] = []): string {
   const done = p.succeeded + p.failed + p.cancelled;
-  const flags = [p.paused ? 'paused' : '', p.cancelRequested ? 'cancelling' : ''].filter(Boolean).join(', ');
+  const flags = flagWords(p);
   return (
     `${done}/${p.total} done (ok ${p.succeeded}${p.skipped ? `, ${p.skipped} skipped` : ''}, failed ${p.failed}, cancelled ${p.cancelled}), ` +
-    `${p.running} running, ${p.queued} queued, concurrency ${p.concurrency}${flags ? ` [${flags}]` : ''}`
+    `${runningWords(p, waits)}, ${p.queued} queued, concurrency ${p.concurrency}${budgetWords(p)}${flags ? ` [${flags}]` : ''}`
   );
 }
 
@@ -25,7 +50,7 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
       {
         stream: process.stderr,
         format:
-          ' {bar} {percentage}% | {value}/{total} | ok {succeeded} failed {failed} cancelled {cancelled} | running {running} {flags}',
+          ' {bar} {percentage}% | {value}/{total} | ok {succeeded} failed {failed} cancelled {cancelled} | {running}{budget} {flags}',
         hideCursor: true,
         clearOnComplete: false,
       },
@@ -33,8 +58,14 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
     );
     let started = false;
     return {
-      update(p) {
-        const payload = { ...p, flags: p.paused ? '[paused]' : p.cancelRequested ? '[cancelling]' : '' };
+      update(p, waits = []) {
+        const flags = flagWords(p);
+        const payload = {
+          ...p,
+          running: runningWords(p, waits),
+          budget: budgetWords(p),
+          flags: flags ? `[${flags}]` : '',
+        };
         const value = p.succeeded + p.failed + p.cancelled;
         if (!started) {
           bar.start(p.total, value, payload);
@@ -44,7 +75,7 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
       finish(s) {
         if (!started) bar.start(s.total, 0);
         started = true;
-        bar.update(s.succeeded + s.failed + s.cancelled, { ...s, running: 0, flags: '' });
+        bar.update(s.succeeded + s.failed + s.cancelled, { ...s, running: '0 running', budget: '', flags: '' });
       },
       stop() {
         if (started) bar.stop();
@@ -53,8 +84,8 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
   }
   let last = '';
   return {
-    update(p) {
-      const line = describeProgress(p);
+    update(p, waits) {
+      const line = describeProgress(p, waits);
       if (line !== last) process.stderr.write(`progress: ${line}\n`);
       last = line;
     },

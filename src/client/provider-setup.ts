@@ -5,6 +5,7 @@ import { type ProviderSimulator, startSimulator } from '../providers/simulator/s
 import { TASK_QUEUE } from '../shared/constants';
 import type { ProviderKind } from '../shared/types';
 import { UsageError } from './exit-codes';
+import type { AccountLimits } from './settings';
 
 export type ProviderChoice = ProviderKind | 'simulator';
 
@@ -14,6 +15,8 @@ export interface ProviderSetup {
   taskQueue: string;
   simulator?: ProviderSimulator;
   note?: string;
+  /** The limit each provider account starts with when this process's worker first opens it (config or env). */
+  accountLimits?: AccountLimits;
 }
 
 /**
@@ -37,6 +40,10 @@ export function workerCommandFor(taskQueue: string, simulated?: boolean, env: No
   ];
   return `imagebatch worker${flags.join('')}`;
 }
+
+/** "VOLC_ACCESSKEY and VOLC_SECRETKEY are" (not set): the variables of a provider's credentials, for messages. */
+export const missingCredentials = (kind: ProviderKind) =>
+  kind === 'volcengine' ? 'VOLC_ACCESSKEY and VOLC_SECRETKEY are' : 'DASHSCOPE_API_KEY is';
 
 export interface ProviderPlan {
   provider: ProviderKind;
@@ -68,7 +75,7 @@ export async function setupProviders(
     return { provider: kind, providers: providersFromEnv(withEndpoint), taskQueue: plan.taskQueue };
   }
   const simulator = await startSimulator({ latencyMs: { dist: 'uniform', min: 1000, max: 3000 } });
-  const missing = kind === 'volcengine' ? 'VOLC_ACCESSKEY and VOLC_SECRETKEY are' : 'DASHSCOPE_API_KEY is';
+  const missing = missingCredentials(kind);
   return {
     provider: kind,
     providers: providersFromEnv(simulator.env()),
@@ -79,4 +86,29 @@ export async function setupProviders(
         ? `using the built-in provider simulator (${kind} wire format) at ${simulator.url}`
         : `${missing} not set: using the built-in provider simulator (${kind} wire format) at ${simulator.url}`,
   };
+}
+
+/**
+ * The setup that works an existing batch in this process (`retry` of a finished batch, `resume`): the batch's own
+ * queue (its accounts live there), the built-in simulator only for a batch that was simulated (its queue says so),
+ * and never the simulator in place of a real provider whose credentials are missing here.
+ */
+export async function setupForBatch(
+  batch: { batchId: string; taskQueue: string; provider: ProviderKind },
+  flags: { provider?: string; endpoint?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ProviderSetup> {
+  const simulated = batch.taskQueue === taskQueueFor(true, env);
+  if (!simulated && (flags.provider ?? batch.provider) === 'simulator')
+    throw new UsageError(
+      `batch ${batch.batchId} runs on task queue '${batch.taskQueue}' (${batch.provider}), not the simulator's`,
+    );
+  const choice = simulated ? 'simulator' : (flags.provider ?? batch.provider);
+  const plan = planProviders(choice, env);
+  if (plan.simulated && !simulated)
+    throw new UsageError(
+      `${missingCredentials(plan.provider)} not set here, and batch ${batch.batchId} uses ${plan.provider}: ` +
+        'set them to work it in this process (nothing falls back to the simulator)',
+    );
+  return { ...(await setupProviders(choice, flags.endpoint, env)), taskQueue: batch.taskQueue };
 }

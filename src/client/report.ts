@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { batchFolder } from '../output/batch-folder';
 import { type Manifest, readManifest } from '../output/manifest';
-import type { BatchProgress, FailureNote } from '../shared/batch-types';
+import type { BatchProgress, FailureNote, SubmissionBudget } from '../shared/batch-types';
+import type { AccountWait } from './account-waits';
 import { type BatchOutcome, statusOf } from './batch-outcome';
 import { batchWorkflowId } from './batch-start';
 import { exitCodeFor } from './exit-codes';
@@ -22,11 +23,18 @@ export interface Counts {
 export interface BatchDocument {
   batchId: string;
   workflowId: string;
-  /** completed, cancelled, running; terminated, timed out or failed for a workflow ended from outside. */
+  /**
+   * completed, cancelled, running; stopped (open, starting nothing more until it is resumed: `stopped` says why);
+   * terminated, timed out or failed for a workflow ended from outside.
+   */
   status: string;
   /** Unknown (null) when the workflow closed without a summary. */
   counts: Counts | null;
   manifest: string | null;
+  /** Why nothing more starts although items wait (the budget is spent). */
+  stopped?: string;
+  /** The batch's submission budget while it is open, if it has one. */
+  budget?: SubmissionBudget;
 }
 
 /** `status`'s and `watch`'s document: BatchDocument and what the workflow says beyond it. */
@@ -37,10 +45,15 @@ export interface WorkflowDocument extends BatchDocument {
   /** How a workflow closed without a summary. */
   reason?: string;
   progress?: BatchProgress;
+  /** The provider accounts of an open batch, and how many of its images wait for a slot of each. */
+  accounts?: AccountWait[];
 }
 
 /** The state of a batch as its workflow tells it: how it ended, or its progress while it runs. */
 export type WorkflowState = BatchOutcome | { kind: 'running'; progress: BatchProgress };
+
+/** What an open batch's document says beyond its counts: why it stopped, its budget. */
+const openFields = (p: BatchProgress) => ({ stopped: p.stopped, budget: p.budget });
 
 interface Problem {
   id: string;
@@ -81,6 +94,7 @@ export function runDocument(batchId: string, outcome: BatchOutcome, batchDir: st
   const counts = manifest ? manifestCounts(manifest) : summary;
   return {
     ...base(batchId, statusOf(outcome), counts, manifest ? batchFolder(batchDir).manifest : null),
+    ...(outcome.kind === 'stopped' ? openFields(outcome.progress) : {}),
     items: (manifest?.items ?? []).map((e) => ({
       id: e.id,
       status: e.status,
@@ -95,11 +109,25 @@ export function runDocument(batchId: string, outcome: BatchOutcome, batchDir: st
   };
 }
 
-/** `status`'s and `watch`'s document. `manifest` names the manifest of a batch cancelled from outside. */
-export function workflowDocument(batchId: string, state: WorkflowState, manifest?: string): WorkflowDocument {
-  if (state.kind === 'running') {
+/**
+ * `status`'s and `watch`'s document. `manifest` names the manifest of a batch cancelled from outside or stopped;
+ * `accounts` are the open batch's accounts.
+ */
+export function workflowDocument(
+  batchId: string,
+  state: WorkflowState,
+  manifest?: string,
+  accounts?: AccountWait[],
+): WorkflowDocument {
+  if (state.kind === 'running' || state.kind === 'stopped') {
     const p = state.progress;
-    return { ...base(batchId, 'running', countsOf(p), null), failures: p.recentFailures, progress: p };
+    return {
+      ...base(batchId, state.kind, countsOf(p), manifest ?? null),
+      ...openFields(p),
+      failures: p.recentFailures,
+      progress: p,
+      accounts,
+    };
   }
   if (state.kind === 'finished') {
     const s = state.summary;
@@ -114,14 +142,18 @@ export function workflowDocument(batchId: string, state: WorkflowState, manifest
   return { ...base(batchId, status, null, manifest ?? null), failures: [], reason };
 }
 
-/** Prints the end of a batch worked in this process (run, retry of a finished batch); returns the exit code. */
+/**
+ * Prints the end of a batch worked in this process (run, retry of a finished batch, resume), or where it stopped;
+ * returns the exit code.
+ */
 export function reportRun(
   outcome: BatchOutcome,
   o: { json: boolean; batchId: string; batchDir: string; embedded: boolean },
 ) {
   if (outcome.kind === 'detached') return reportDetached(o);
   const doc = runDocument(o.batchId, outcome, o.batchDir, readManifest(o.batchDir));
-  const problems = doc.items.filter((i) => i.status !== 'succeeded');
+  // The items a stopped batch has not run are counted in its headline, not listed.
+  const problems = doc.items.filter((i) => i.status !== 'succeeded' && i.status !== 'queued');
   print(doc, o.json, problems, outcome.kind === 'closed' ? outcome.reason : undefined);
   return exitCodeFor(doc);
 }
@@ -129,12 +161,12 @@ export function reportRun(
 /** Prints a batch as its workflow tells it (status, watch); returns the exit code. */
 export function reportWorkflow(
   state: WorkflowState,
-  o: { json: boolean; batchId: string; embedded: boolean; manifest?: string },
+  o: { json: boolean; batchId: string; embedded: boolean; manifest?: string; accounts?: AccountWait[] },
 ) {
   if (state.kind === 'detached') return reportDetached(o);
-  const doc = workflowDocument(o.batchId, state, o.manifest);
+  const doc = workflowDocument(o.batchId, state, o.manifest, o.accounts);
   if (state.kind === 'running' && !o.json)
-    console.log(`Batch ${o.batchId} running: ${describeProgress(state.progress)}`);
+    console.log(`Batch ${o.batchId} running: ${describeProgress(state.progress, o.accounts)}`);
   else
     print(
       doc,
@@ -151,7 +183,8 @@ function print(doc: BatchDocument, json: boolean, problems: Problem[], reason?: 
     return;
   }
   const c = doc.counts;
-  if (c)
+  if (doc.status === 'stopped' && c) console.log(stoppedHeadline(doc, c));
+  else if (c)
     console.log(
       `Batch ${doc.batchId} ${doc.status}: ${c.succeeded} succeeded${c.skipped ? ` (${c.skipped} already there)` : ''}, ` +
         `${c.failed} failed, ${c.cancelled} cancelled.`,
@@ -159,6 +192,18 @@ function print(doc: BatchDocument, json: boolean, problems: Problem[], reason?: 
   else console.log(`Batch ${doc.batchId} ${doc.status}${reason ? `: ${reason}` : ''}.`);
   for (const p of problems.slice(0, 20)) console.log(`  ${p.id}: ${p.status}${p.error ? `: ${p.error}` : ''}`);
   if (doc.manifest) console.log(`Images and manifest: ${doc.manifest}`);
+}
+
+/** "Batch B stopped: <why>; 7 items not run. `imagebatch resume B --max-submissions N` (N above 10) continues it." */
+function stoppedHeadline(doc: BatchDocument, c: Counts): string {
+  const notRun = c.total - c.succeeded - c.failed - c.cancelled;
+  const b = doc.budget;
+  const resume =
+    b && b.used + b.reserved >= b.max
+      ? `\`imagebatch resume ${doc.batchId} --max-submissions N\` (N above ${b.used + b.reserved})`
+      : `\`imagebatch resume ${doc.batchId}\``;
+  const items = notRun === 1 ? 'item' : 'items';
+  return `Batch ${doc.batchId} stopped: ${doc.stopped}; ${notRun} ${items} not run. ${resume} continues it.`;
 }
 
 function reportDetached(o: { json: boolean; batchId: string; embedded: boolean }): number {

@@ -1,12 +1,18 @@
-// A running batch answers control requests and progress queries only through a worker polling its task queue.
+// A running batch (or provider account) answers control requests and queries only through a worker polling its task
+// queue.
 // Ask the server whether one polls before sending, and give up after a while when none answers, saying so.
 import { isGrpcDeadlineError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import type { FoundBatch } from './batch-lookup';
 import { NoWorker } from './exit-codes';
 import { workerCommandFor } from './provider-setup';
 import type { Session } from './session';
 
 const DEFAULT_TIMEOUT_MS = 20_000;
+
+/** What answers through a worker: a batch, or a provider account (`name` is how messages call it). */
+export interface Answerer {
+  name: string;
+  taskQueue: string;
+}
 
 /** How long a request waits for a worker's answer (IMAGEBATCH_CONTROL_TIMEOUT_MS, for tests). */
 export function answerTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -18,7 +24,7 @@ export async function hasPollers(session: Session, taskQueue: string): Promise<b
   const answer = await session.client.workflowService.describeTaskQueue({
     namespace: session.target.namespace,
     taskQueue: { name: taskQueue, kind: 1 /* NORMAL */ },
-    taskQueueType: 1 /* WORKFLOW: the batch's handlers run in workflow tasks */,
+    taskQueueType: 1 /* WORKFLOW: handlers run in workflow tasks */,
   });
   return (answer.pollers?.length ?? 0) > 0;
 }
@@ -27,11 +33,11 @@ export async function hasPollers(session: Session, taskQueue: string): Promise<b
  * Throws NoWorker, naming the queue and the command that starts a worker for it, when nothing polls it.
  * `consequence` says what that means for the request ("so nothing was done").
  */
-export async function requireWorker(session: Session, batch: FoundBatch, consequence: string): Promise<void> {
-  if (await hasPollers(session, batch.taskQueue)) return;
+export async function requireWorker(session: Session, target: Answerer, consequence: string): Promise<void> {
+  if (await hasPollers(session, target.taskQueue)) return;
   throw new NoWorker(
-    `no worker polls task queue '${batch.taskQueue}' of batch ${batch.batchId}, ${consequence}: ` +
-      `start one with \`${workerCommandFor(batch.taskQueue)}\`.`,
+    `no worker polls task queue '${target.taskQueue}' of ${target.name}, ${consequence}: ` +
+      `start one with \`${workerCommandFor(target.taskQueue)}\`.`,
   );
 }
 
@@ -41,18 +47,29 @@ export async function requireWorker(session: Session, batch: FoundBatch, consequ
  */
 export async function askWorker<T>(
   session: Session,
-  batch: FoundBatch,
+  target: Answerer,
   ask: () => Promise<T>,
   afterwards = '',
+  ms = answerTimeoutMs(),
 ): Promise<T> {
-  const ms = answerTimeoutMs();
   try {
     return await session.client.withDeadline(Date.now() + ms, ask);
   } catch (err) {
+    if (workerGone(err))
+      throw new NoWorker(
+        `no worker has polled task queue '${target.taskQueue}' of ${target.name} lately, so none answered: ` +
+          `start one with \`${workerCommandFor(target.taskQueue)}\`.`,
+      );
     if (!(err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) && !isGrpcDeadlineError(err)) throw err;
     throw new NoWorker(
-      `no worker answered for batch ${batch.batchId} within ${ms / 1000} s (task queue '${batch.taskQueue}')` +
-        `${afterwards}; if no worker runs, start one with \`${workerCommandFor(batch.taskQueue)}\`.`,
+      `no worker answered for ${target.name} within ${ms / 1000} s (task queue '${target.taskQueue}')` +
+        `${afterwards}; if no worker runs, start one with \`${workerCommandFor(target.taskQueue)}\`.`,
     );
   }
+}
+
+/** The server's own answer to a query no worker can take: FAILED_PRECONDITION, "no poller seen ... recently". */
+function workerGone(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: number; details?: string } })?.cause;
+  return cause?.code === 9 && /no poller seen/i.test(cause.details ?? '');
 }

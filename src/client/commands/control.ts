@@ -1,12 +1,6 @@
-// Control of a running batch: cancel, pause, resume, concurrency (retry is in retry.ts). Each is a Workflow Update
-// that answers with what it did, printed as is.
-import {
-  cancelUpdate,
-  type ControlAnswer,
-  pauseUpdate,
-  resumeUpdate,
-  setConcurrencyUpdate,
-} from '../../shared/messages';
+// Control of a running batch: cancel, pause, concurrency (retry and resume have their own files). Each is a Workflow
+// Update that answers with what it did, printed as is.
+import { cancelUpdate, type ControlAnswer, pauseUpdate, setConcurrencyUpdate } from '../../shared/messages';
 import { type BatchHandle, findBatch } from '../batch-lookup';
 import { selection, sendControl } from '../control-request';
 import { withSession } from '../session';
@@ -23,7 +17,6 @@ export const cancelCommand = controlCommand((h, items: string[]) =>
   h.executeUpdate(cancelUpdate, { args: [selection(items)] }),
 );
 export const pauseCommand = controlCommand((h) => h.executeUpdate(pauseUpdate));
-export const resumeCommand = controlCommand((h) => h.executeUpdate(resumeUpdate, { args: [{}] }));
 export const concurrencyCommand = controlCommand((h, n: number) =>
   h.executeUpdate(setConcurrencyUpdate, { args: [n] }),
 );

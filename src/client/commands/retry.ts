@@ -1,5 +1,6 @@
 // `imagebatch retry`: a running batch re-queues failed items (an Update that answers); a finished one gets a new
-// batch `<id>-rN` of its failed items, worked in this process, writing into the same folder and manifest.
+// batch `<id>-rN` of its failed items, worked in this process on the old batch's task queue, writing into the same
+// folder and manifest.
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { readItems } from '../../output/items-copy';
 import { readManifest } from '../../output/manifest';
@@ -10,8 +11,9 @@ import { batchWorkflowId } from '../batch-start';
 import { selection, sendControl } from '../control-request';
 import { EXIT, UsageError } from '../exit-codes';
 import { startAndFollow, withInProcessWorker } from '../in-process';
-import { setupProviders } from '../provider-setup';
+import { setupForBatch } from '../provider-setup';
 import { type Session, withSession } from '../session';
+import { type AccountLimits, resolveAccountLimits } from '../settings';
 
 export interface RetryFlags {
   item?: string[];
@@ -19,19 +21,27 @@ export interface RetryFlags {
   endpoint?: string;
   json?: boolean;
   db?: string;
+  config?: string;
 }
 
 export async function retryCommand(batchId: string, flags: RetryFlags): Promise<number> {
   const items = flags.item ?? [];
+  const accountLimits = resolveAccountLimits(flags);
   return withSession(async (session) => {
     const batch = await findBatch(session.client, batchId);
     if (batch.running)
       return sendControl(session, batch, (h) => h.executeUpdate(retryUpdate, { args: [selection(items)] }));
-    return retryFinished(session, batch, items, flags);
+    return retryFinished(session, batch, items, flags, accountLimits);
   }, flags.db);
 }
 
-async function retryFinished(session: Session, batch: FoundBatch, items: string[], flags: RetryFlags) {
+async function retryFinished(
+  session: Session,
+  batch: FoundBatch,
+  items: string[],
+  flags: RetryFlags,
+  accountLimits: AccountLimits,
+) {
   const old = await batchInputOf(session.client, batch.handle);
   const manifest = readManifest(old.outDir);
   if (!manifest) throw new UsageError(`batch ${batch.batchId} has no manifest in ${old.outDir}`);
@@ -54,7 +64,8 @@ async function retryFinished(session: Session, batch: FoundBatch, items: string[
     state: undefined,
     continueAsNewAfterEvents: undefined,
   };
-  const setup = await setupProviders(flags.provider, flags.endpoint);
+  // The old batch's queue and provider: its accounts are there, and a real batch is never retried on the simulator.
+  const setup = { ...(await setupForBatch({ ...batch, provider: old.provider }, flags)), accountLimits };
   try {
     return await withInProcessWorker(session, setup, () =>
       startAndFollow(session, input, {

@@ -19,6 +19,8 @@ export interface RunFlags extends SettingFlags {
   endpoint?: string;
   db?: string;
   taskQueue?: string;
+  /** The batch's submission budget. */
+  maxSubmissions?: number;
 }
 
 /** Everything that can be wrong with the input is found here, before anything connects or starts. */
@@ -28,9 +30,9 @@ function prepare(itemsFile: string, flags: RunFlags) {
   const batchId = flags.batchId ?? newBatchId();
   if (!SAFE_NAME.test(batchId))
     throw new UsageError(`--batch-id '${batchId}': use letters, digits, dot, dash or underscore`);
-  const parsed = readItemsFile(itemsFile);
+  const parsed = readItemsFile(itemsFile, flags);
   const batchDir = path.resolve(flags.out, batchId);
-  return { settings, batchId, parsed, batchDir };
+  return { settings, batchId, parsed, batchDir, maxSubmissions: flags.maxSubmissions };
 }
 
 function batchInput(p: ReturnType<typeof prepare>, provider: BatchInput['provider']): BatchInput {
@@ -42,12 +44,13 @@ function batchInput(p: ReturnType<typeof prepare>, provider: BatchInput['provide
     concurrency: p.settings.concurrency,
     policy: p.settings.policy,
     itemsName: path.basename(p.parsed.file),
+    maxSubmissions: p.maxSubmissions,
   };
 }
 
 export async function runCommand(itemsFile: string, flags: RunFlags): Promise<number> {
   const p = prepare(itemsFile, flags);
-  const setup = await setupProviders(flags.provider, flags.endpoint);
+  const setup = { ...(await setupProviders(flags.provider, flags.endpoint)), accountLimits: p.settings.accountLimits };
   const session = await openSession({ allowEmbedded: true, db: flags.db }).catch(async (err) => {
     await setup.simulator?.close();
     throw err;
@@ -59,7 +62,8 @@ export async function runCommand(itemsFile: string, flags: RunFlags): Promise<nu
         json: Boolean(flags.json),
         banner: [
           ...(setup.note ? [`imagebatch: ${setup.note}`] : []),
-          `${p.parsed.items.length} items, concurrency ${p.settings.concurrency}, output ${p.batchDir}`,
+          `${p.parsed.items.length} items, concurrency ${p.settings.concurrency}` +
+            `${p.maxSubmissions ? `, at most ${p.maxSubmissions} submissions` : ''}, output ${p.batchDir}`,
         ],
       }),
     );

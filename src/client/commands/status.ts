@@ -1,12 +1,13 @@
 // Commands that read batches from their workflows, never from the output folder: status, watch, list.
 import { batchFolder } from '../../output/batch-folder';
 import { progressQuery } from '../../shared/messages';
+import { accountWaits } from '../account-waits';
 import { batchInputOf, findBatch, type FoundBatch } from '../batch-lookup';
-import { type BatchOutcome, outcomeOf } from '../batch-outcome';
+import { isStopped, outcomeOf } from '../batch-outcome';
 import { EXIT } from '../exit-codes';
 import { followBatch } from '../follow';
 import { workerCommandFor } from '../provider-setup';
-import { reportWorkflow } from '../report';
+import { reportWorkflow, type WorkflowState } from '../report';
 import { type Session, withSession } from '../session';
 import { askWorker, hasPollers, requireWorker } from '../worker-answer';
 
@@ -15,7 +16,7 @@ interface ReadFlags {
   db?: string;
 }
 
-/** Running: its progress (from a worker). Closed: its summary. */
+/** Running: its progress (from a worker) and its accounts; stopped (its budget spent): why. Closed: its summary. */
 export async function statusCommand(batchId: string, flags: ReadFlags): Promise<number> {
   return withSession(async (session) => {
     const batch = await findBatch(session.client, batchId);
@@ -23,10 +24,12 @@ export async function statusCommand(batchId: string, flags: ReadFlags): Promise<
     if (batch.running) {
       await requireWorker(session, batch, 'so it is running but nothing answers for its progress');
       const progress = await askWorker(session, batch, () => batch.handle.query(progressQuery));
-      return reportWorkflow({ kind: 'running', progress }, o);
+      const state: WorkflowState = isStopped(progress) ? { kind: 'stopped', progress } : { kind: 'running', progress };
+      const accounts = await accountWaits(session.client.workflow, batchId, progress.accounts);
+      return reportWorkflow(state, { ...o, accounts, manifest: await manifestOf(session, batch, state) });
     }
     const outcome = await outcomeOf(batch.handle);
-    return reportWorkflow(outcome, { ...o, manifest: await manifestIfCancelled(session, batch, outcome) });
+    return reportWorkflow(outcome, { ...o, manifest: await manifestOf(session, batch, outcome) });
   }, flags.db);
 }
 
@@ -43,14 +46,18 @@ export async function watchCommand(batchId: string, flags: ReadFlags): Promise<n
       json: Boolean(flags.json),
       batchId,
       embedded: Boolean(session.embedded),
-      manifest: await manifestIfCancelled(session, batch, outcome),
+      manifest: await manifestOf(session, batch, outcome),
     });
   }, flags.db);
 }
 
-/** A batch cancelled from outside ends without a summary, but it wrote its manifest first: name it. */
-async function manifestIfCancelled(session: Session, batch: FoundBatch, outcome: BatchOutcome) {
-  if (outcome.kind !== 'closed' || outcome.status !== 'cancelled') return undefined;
+/**
+ * A batch cancelled from outside ends without a summary, and a stopped one has none yet, but each wrote its manifest
+ * first: name it.
+ */
+async function manifestOf(session: Session, batch: FoundBatch, state: WorkflowState) {
+  const cancelled = state.kind === 'closed' && state.status === 'cancelled';
+  if (!cancelled && state.kind !== 'stopped') return undefined;
   return batchFolder((await batchInputOf(session.client, batch.handle)).outDir).manifest;
 }
 

@@ -1,7 +1,8 @@
 // `imagebatch worker`: a long-running worker. Run as many as you like, on as many machines, against one cluster.
-import { createWorker } from '../../worker';
+import { setupWorker } from '../in-process';
 import { setupProviders } from '../provider-setup';
 import { openSession } from '../session';
+import { resolveAccountLimits } from '../settings';
 
 export interface WorkerFlags {
   provider?: string;
@@ -10,27 +11,25 @@ export interface WorkerFlags {
   maxActivities?: number;
   maxWorkflowTasks?: number;
   taskQueue?: string;
+  config?: string;
 }
 
 export async function workerCommand(flags: WorkerFlags): Promise<number> {
-  const setup = await setupProviders(flags.provider, flags.endpoint);
+  const accountLimits = resolveAccountLimits(flags);
+  const setup = { ...(await setupProviders(flags.provider, flags.endpoint)), accountLimits };
   if (flags.taskQueue) setup.taskQueue = flags.taskQueue;
   const session = await openSession({ allowEmbedded: true, db: flags.db });
   try {
-    const worker = await createWorker({
-      connection: await session.nativeConnection(),
-      namespace: session.target.namespace,
-      taskQueue: setup.taskQueue,
-      providers: setup.providers,
-      tuning: {
-        ...(flags.maxActivities ? { maxConcurrentActivityTaskExecutions: flags.maxActivities } : {}),
-        ...(flags.maxWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: flags.maxWorkflowTasks } : {}),
-      },
+    const worker = await setupWorker(session, setup, {
+      ...(flags.maxActivities ? { maxConcurrentActivityTaskExecutions: flags.maxActivities } : {}),
+      ...(flags.maxWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: flags.maxWorkflowTasks } : {}),
     });
     if (setup.note) console.error(`imagebatch: ${setup.note}`);
     console.error(
       `imagebatch worker: polling task queue '${setup.taskQueue}' on ${session.target.address} (namespace ${session.target.namespace}); Ctrl-C stops it.`,
     );
+    const limits = Object.entries(accountLimits).map(([p, n]) => `${p} ${n}`);
+    if (limits.length) console.error(`Accounts this worker opens start with the limit: ${limits.join(', ')}.`);
     if (session.uiUrl) console.error(`Web UI: ${session.uiUrl}`);
     // The SDK's runtime turns SIGINT/SIGTERM into a graceful shutdown, which ends run().
     await worker.run();
