@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
-import { accountOf } from '../src/activities/accounts';
+import { accountOf } from '../src/providers/account';
 import { itemsSourceFor } from '../src/output/items-copy';
 import { providersFromEnv } from '../src/providers';
 import type { Latency } from '../src/providers/simulator/knobs';

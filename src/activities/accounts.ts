@@ -1,9 +1,9 @@
 // Account activities: open (start, if new) the workflow that owns a provider account's slots, and tell which of a
 // list of workflows have closed (an account gives their slots back).
-import { createHash } from 'node:crypto';
 import { getClient, activityInfo } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ProviderClients } from '../providers';
+import { accountOf } from '../providers/account';
 import type { AccountRef } from '../shared/accounts';
 import type { ProviderKind } from '../shared/types';
 import type { accountWorkflow } from '../workflows/account';
@@ -14,28 +14,6 @@ export interface AccountActivityDeps {
   accountLimits?: Partial<Record<ProviderKind, number>>;
   /** How often an account with slots held asks whether their holders still run (tests: shorter). */
   accountHolderCheckMs?: number;
-}
-
-/**
- * The account a provider client's tasks count against, as the workers of one task queue see it: its workflow runs on
- * that queue (a workflow on another queue would wait for workers that may never poll it), so two deployments on two
- * queues keep two accounts.
- */
-export function accountOf(provider: ProviderKind, providers: ProviderClients, taskQueue: string): AccountRef {
-  const { endpoint, fingerprint } = providers[provider].account();
-  const key = [provider, endpoint, fingerprint, taskQueue].join('\u0000');
-  const hash = createHash('sha256').update(key).digest('hex');
-  let host = endpoint;
-  try {
-    host = new URL(endpoint).host;
-  } catch {
-    // not a URL: shown as given
-  }
-  return {
-    workflowId: `account-${provider}-${hash.slice(0, 12)}`,
-    provider,
-    label: `${provider} at ${host}${fingerprint ? ` (key ${fingerprint.slice(0, 8)})` : ''}`,
-  };
 }
 
 const CLOSED = ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'];

@@ -1,6 +1,9 @@
 // Which provider account a client talks to, for the account's shared limit: the endpoint and a fingerprint of the
 // credential. The fingerprint is a salted, cut sha256: it tells two keys apart and gives nothing of either back.
 import { createHash } from 'node:crypto';
+import type { AccountRef } from '../shared/accounts';
+import type { ProviderKind } from '../shared/types';
+import type { ProviderClients } from './index';
 
 export interface AccountIdentity {
   endpoint: string;
@@ -11,4 +14,26 @@ export interface AccountIdentity {
 export function credentialFingerprint(credential: string | undefined): string {
   if (!credential) return '';
   return createHash('sha256').update(`imagebatch-account\u0000${credential}`).digest('hex').slice(0, 16);
+}
+
+/**
+ * The account a provider client's tasks count against, as the workers of one task queue see it: its workflow runs on
+ * that queue (a workflow on another queue would wait for workers that may never poll it), so two deployments on two
+ * queues keep two accounts.
+ */
+export function accountOf(provider: ProviderKind, providers: ProviderClients, taskQueue: string): AccountRef {
+  const { endpoint, fingerprint } = providers[provider].account();
+  const key = [provider, endpoint, fingerprint, taskQueue].join('\u0000');
+  const hash = createHash('sha256').update(key).digest('hex');
+  let host = endpoint;
+  try {
+    host = new URL(endpoint).host;
+  } catch {
+    // not a URL: shown as given
+  }
+  return {
+    workflowId: `account-${provider}-${hash.slice(0, 12)}`,
+    provider,
+    label: `${provider} at ${host}${fingerprint ? ` (key ${fingerprint.slice(0, 8)})` : ''}`,
+  };
 }

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { accountOf } from '../../src/activities/accounts';
+import { accountOf } from '../../src/providers/account';
 import { providersFromEnv } from '../../src/providers';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
 import { cliEnv, runCli, spawnCli } from '../helpers/cli';

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from '@temporalio/worker';
-import { accountOf } from '../../src/activities/accounts';
+import { accountOf } from '../../src/providers/account';
 import { providersFromEnv } from '../../src/providers';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
 import { accountStateQuery, setLimitUpdate } from '../../src/shared/accounts';

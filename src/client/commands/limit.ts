@@ -2,7 +2,7 @@
 // account; `limit PROVIDER` shows, and `limit PROVIDER N` (or `none`, `--clear`) sets, the limit of the account that
 // this machine's credentials, endpoint and task queue name.
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { accountOf } from '../../activities/accounts';
+import { accountOf } from '../../providers/account';
 import { type AccountRef, type AccountState, accountStateQuery, setLimitUpdate } from '../../shared/accounts';
 import { PROVIDER_KINDS } from '../../shared/types';
 import type { accountWorkflow } from '../../workflows/account';
