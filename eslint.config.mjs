@@ -123,7 +123,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['../volcengine/*', '../dashscope/*', '@temporalio/*'],
+              group: ['../volcengine/*', '../dashscope/*', '../fal/*', '../openai/*', '../comfyui/*', '@temporalio/*'],
               message: 'The simulator has its own signature check and responses.',
             },
           ],

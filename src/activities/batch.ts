@@ -11,6 +11,7 @@ import type { ItemsSource, ResultRecord } from '../shared/batch-types';
 import { childClosedResult, failedImageResult } from '../shared/child-results';
 import { ImageProvider } from '../shared/search-attributes';
 import type { ImageItem, ImageResult, ProviderKind } from '../shared/types';
+import { writingIn } from './local-storage';
 
 type ItemsCopy = Extract<ItemsSource, { kind: 'file' }>;
 
@@ -49,9 +50,12 @@ export function createBatchActivities() {
     return found;
   }
 
-  /** Appends results; a retried append only repeats lines, which the manifest de-duplicates. */
+  /**
+   * Appends results; a retried append only repeats lines, which the manifest de-duplicates. A full or unwritable
+   * folder is a retryable LocalStorage failure: the batch waits (starting nothing) until there is room again.
+   */
   async function recordResults(input: { outDir: string; results: ResultRecord[] }): Promise<void> {
-    await appendResults(input.outDir, input.results);
+    await writingIn(input.outDir, true, () => appendResults(input.outDir, input.results));
   }
 
   /** Writes `<outDir>/manifest.json` atomically: one entry per item of the batch (and of the batch it retries). */
@@ -80,12 +84,15 @@ export function createBatchActivities() {
       provider: input.provider,
       now: new Date(),
     });
-    const target = await writeManifestFile(input.outDir, manifest);
-    if (input.stopped) return target;
-    // Every item has reported: no submit is left to resume, so the journal goes (entries of cancelled or failed
-    // items would otherwise stay).
-    await fs.promises.rm(batchFolder(input.outDir).tasksDir, { recursive: true, force: true });
-    return target;
+    // As recordResults: retried until the folder can be written again.
+    return writingIn(input.outDir, true, async () => {
+      const target = await writeManifestFile(input.outDir, manifest);
+      if (input.stopped) return target;
+      // Every item has reported: no submit is left to resume, so the journal goes (entries of cancelled or failed
+      // items would otherwise stay).
+      await fs.promises.rm(batchFolder(input.outDir).tasksDir, { recursive: true, force: true });
+      return target;
+    });
   }
 
   /**

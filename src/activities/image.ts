@@ -3,7 +3,7 @@ import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } 
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../shared/errors';
 import type { ProviderClients } from '../providers';
-import { invalidRequest, transient } from '../providers/types';
+import { type ImageRef, invalidRequest, transient } from '../providers/types';
 import type {
   CollectImageInput,
   ProviderTaskRef,
@@ -13,8 +13,9 @@ import type {
 } from '../shared/types';
 import { badImage, classified, taskPending, toFailure } from './failures';
 import { downloadImage, findExistingImage, ImageRejected, storeImage } from './image-files';
+import { writingIn } from './local-storage';
 import { loadReferenceImages } from './references';
-import { findJournaledTask, forgetTask, journalTask, type SubmitKey } from './task-journal';
+import { findJournaledTask, forgetTask, journalTask, prepareJournal, type SubmitKey } from './task-journal';
 
 /**
  * Heartbeats every 2 s while an activity runs, so a worker that dies mid-call is noticed within the
@@ -52,6 +53,8 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
         return { taskId: journaled.taskId, model: journaled.model };
       }
     }
+    // A folder that cannot even be made (read-only, a file in the way) fails the item before the provider is paid.
+    await writingIn(input.outDir, false, () => prepareJournal(input.outDir));
     let submitted;
     try {
       submitted = await classified(async () => {
@@ -71,8 +74,25 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
       }
       throw err;
     }
-    const { taskId, model } = submitted;
-    await journalTask(input.outDir, input.itemId, { key, taskId, model, submittedAt: new Date().toISOString() });
+    return accepted(input, key, submitted);
+  }
+
+  /**
+   * The provider has accepted (and charged for) a task: from here nothing may throw, or the activity's retry would
+   * submit and pay again. The task travels in the result, which is all the workflow needs; the journal only covers a
+   * worker killed before it reports, so a journal that cannot be written is logged, not fatal.
+   */
+  async function accepted(input: SubmitImageInput, key: SubmitKey, task: { taskId: string; model: string }) {
+    const { taskId, model } = task;
+    try {
+      await journalTask(input.outDir, input.itemId, { key, taskId, model, submittedAt: new Date().toISOString() });
+    } catch (err) {
+      log.warn('the submitted task could not be journaled; it is kept in the activity result', {
+        itemId: input.itemId,
+        taskId,
+        error: (err as Error).message,
+      });
+    }
     log.info('submitted', { itemId: input.itemId, provider: input.provider, taskId });
     return { taskId, model };
   }
@@ -82,21 +102,35 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
     // A previous attempt may have stored the file and died before reporting: the rename made it whole.
     const already = await findExistingImage(input);
     if (already && activityInfo().attempt > 1) {
-      await forgetTask(input.outDir, input.itemId);
+      await forgetQuietly(input);
       return already;
     }
     const status = await classified(() => providers[input.provider].status(input, cancellationSignal()));
     if (status.state === 'failed') throw toFailure(status.error);
     if (status.state !== 'done') throw taskPending(input.taskId, status.state);
     const ref = status.images[0];
+    const data = await imageBytes(input, ref);
+    // A full or read-only folder: the image is paid for and cannot be stored; polling or resubmitting cannot help.
+    const stored = await writingIn(input.outDir, false, () =>
+      storeImage(input, data, maxImageBytes).catch((err: unknown) => {
+        throw err instanceof ImageRejected ? badImage(`task ${input.taskId}: ${err.message}`) : err;
+      }),
+    );
+    await forgetQuietly(input);
+    return stored;
+  }
+
+  /** An entry left behind is harmless (only a retry of the same submit reads it): a stored image does not fail on it. */
+  async function forgetQuietly(input: CollectImageInput): Promise<void> {
+    await forgetTask(input.outDir, input.itemId).catch((err: unknown) =>
+      log.warn('the journal entry could not be removed', { itemId: input.itemId, error: (err as Error).message }),
+    );
+  }
+
+  async function imageBytes(input: CollectImageInput, ref: ImageRef): Promise<Buffer> {
+    if ('base64' in ref) return Buffer.from(ref.base64, 'base64');
     try {
-      const data =
-        'base64' in ref
-          ? Buffer.from(ref.base64, 'base64')
-          : await downloadImage(ref.url, maxImageBytes, cancellationSignal());
-      const stored = await storeImage(input, data, maxImageBytes);
-      await forgetTask(input.outDir, input.itemId);
-      return stored;
+      return await downloadImage(ref.url, maxImageBytes, cancellationSignal());
     } catch (err) {
       if (err instanceof ImageRejected) throw badImage(`task ${input.taskId}: ${err.message}`);
       // A cut connection: the next attempt polls again and downloads again.

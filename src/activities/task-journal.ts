@@ -1,9 +1,12 @@
-// The submitted-task journal: the provider's task id is written beside the batch the moment the provider accepts
-// it, before the submit activity reports. Providers take no idempotency key, so a worker killed between those two
-// points would otherwise make the retried submit pay for a second task; with the journal it resumes the first.
+// The submitted-task journal: the provider's task id is kept the moment the provider accepts it, before the submit
+// activity reports. Providers take no idempotency key, so a retried attempt of the same submit would otherwise pay
+// for a second task; with the journal it resumes the first. It is kept in this process's memory (a retry on this
+// worker finds it even when the disk cannot be written) and on disk beside the batch (a retry on another worker, or
+// after this one was killed, finds it there).
 import fs from 'node:fs';
 import path from 'node:path';
 import { batchFolder } from '../output/batch-folder';
+import { ownFolder, replaceFile } from '../output/safe-write';
 
 /** Which scheduled submit this is: its retries share the key, a resubmission by the workflow gets a new one. */
 export interface SubmitKey {
@@ -21,8 +24,16 @@ export interface JournaledTask {
 
 const entryFile = (outDir: string, itemId: string) => batchFolder(outDir).taskEntry(itemId);
 
-const sameKey = (a: SubmitKey, b: SubmitKey) =>
-  a.workflowId === b.workflowId && a.runId === b.runId && a.activityId === b.activityId;
+const keyOf = (k: SubmitKey) => JSON.stringify([k.workflowId, k.runId, k.activityId]);
+
+/** Recent submits of this process, oldest first; bounded, since only a retry of a submit looks its task up. */
+const remembered = new Map<string, JournaledTask>();
+const REMEMBERED_MAX = 10_000;
+
+function remember(entry: JournaledTask): void {
+  remembered.set(keyOf(entry.key), entry);
+  if (remembered.size > REMEMBERED_MAX) remembered.delete(remembered.keys().next().value!);
+}
 
 /** The task an earlier attempt of this same submit created, if it got that far. */
 export async function findJournaledTask(
@@ -30,20 +41,31 @@ export async function findJournaledTask(
   itemId: string,
   key: SubmitKey,
 ): Promise<JournaledTask | undefined> {
+  const known = remembered.get(keyOf(key));
+  if (known) return known;
   try {
     const entry = JSON.parse(await fs.promises.readFile(entryFile(outDir, itemId), 'utf8')) as JournaledTask;
-    return sameKey(entry.key, key) ? entry : undefined;
+    return keyOf(entry.key) === keyOf(key) ? entry : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Written whole (tmp + rename); SIGKILL loses no page-cache write, so no fsync. */
+/** The journal's folder, made before a submit: a folder that cannot even be made fails the item before it pays. */
+export function prepareJournal(outDir: string): void {
+  ownFolder(batchFolder(outDir).stateDir);
+  ownFolder(batchFolder(outDir).tasksDir);
+}
+
+/**
+ * Remembered at once, then written whole (tmp + rename, never through a link); SIGKILL loses no page-cache write, so
+ * no fsync. A disk error is thrown after the entry is remembered: the caller keeps the task all the same.
+ */
 export async function journalTask(outDir: string, itemId: string, entry: JournaledTask): Promise<void> {
+  remember(entry);
   const file = entryFile(outDir, itemId);
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  await fs.promises.writeFile(`${file}.tmp`, JSON.stringify(entry));
-  await fs.promises.rename(`${file}.tmp`, file);
+  ownFolder(path.dirname(file));
+  replaceFile(file, JSON.stringify(entry));
 }
 
 /** Once the image is on disk the entry has done its job. */

@@ -28,12 +28,24 @@ function taskQueueFor(simulated: boolean, env: NodeJS.ProcessEnv): string {
   return simulated ? `${base}-simulator` : base;
 }
 
+/** The queue of a `run` with the built-in simulator: the simulator queue, named after that run's simulator port. */
+export function simulatorRunQueue(simulatorQueue: string, simulatorUrl: string): string {
+  return `${simulatorQueue}-${new URL(simulatorUrl).port}`;
+}
+
+/** Whether a batch's queue is a simulated one (the simulator queue, or a `run`'s own). */
+function isSimulatorQueue(taskQueue: string, env: NodeJS.ProcessEnv): boolean {
+  const queue = taskQueueFor(true, env);
+  const port = taskQueue.startsWith(`${queue}-`) ? taskQueue.slice(queue.length + 1) : '';
+  return taskQueue === queue || /^\d+$/.test(port);
+}
+
 /**
  * The `imagebatch worker` command line that polls `taskQueue`, given this environment's queue names. `simulated`
  * when known (else guessed from the queue's name) adds `--provider simulator`.
  */
 export function workerCommandFor(taskQueue: string, simulated?: boolean, env: NodeJS.ProcessEnv = process.env): string {
-  const sim = simulated ?? taskQueue === taskQueueFor(true, env);
+  const sim = simulated ?? isSimulatorQueue(taskQueue, env);
   const flags = [
     sim ? ' --provider simulator' : '',
     taskQueue === taskQueueFor(sim, env) ? '' : ` --task-queue ${taskQueue}`,
@@ -98,7 +110,7 @@ export async function setupForBatch(
   flags: { provider?: string; endpoint?: string },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ProviderSetup> {
-  const simulated = batch.taskQueue === taskQueueFor(true, env);
+  const simulated = isSimulatorQueue(batch.taskQueue, env);
   if (!simulated && (flags.provider ?? batch.provider) === 'simulator')
     throw new UsageError(
       `batch ${batch.batchId} runs on task queue '${batch.taskQueue}' (${batch.provider}), not the simulator's`,

@@ -68,7 +68,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       target = loadTarget({ address: embedded.address });
       client = await connectClient(target);
       uiUrl = embedded.uiUrl;
-      log(`imagebatch: started a Temporal dev server on ${embedded.address} (state in ${db})`);
+      log(
+        embedded.attached
+          ? `imagebatch: using the Temporal dev server another imagebatch process started on ${embedded.address} (state in ${db})`
+          : `imagebatch: started a Temporal dev server on ${embedded.address} (state in ${db})`,
+      );
     }
   }
   let native: NativeConnection | undefined;

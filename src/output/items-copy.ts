@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import type { ItemsSource } from '../shared/batch-types';
 import type { ImageItem } from '../shared/types';
 import { batchFolder } from './batch-folder';
+import { ownFolder, replaceFile } from './safe-write';
 
 /** Over this, items go to the items copy, so no payload nears Temporal's 2 MB limit. */
 export const INLINE_LIMIT_BYTES = 256 * 1024;
@@ -19,8 +20,8 @@ export function itemsSourceFor(items: ImageItem[], dir: string): ItemsSource {
   const text = items.map((i) => JSON.stringify(i)).join('\n') + '\n';
   if (Buffer.byteLength(text) <= INLINE_LIMIT_BYTES) return { kind: 'inline', items };
   const file = batchFolder(dir).itemsCopy;
-  fs.mkdirSync(batchFolder(dir).stateDir, { recursive: true });
-  fs.writeFileSync(file, text);
+  ownFolder(batchFolder(dir).stateDir);
+  replaceFile(file, text);
   return {
     kind: 'file',
     path: file,

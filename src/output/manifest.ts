@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ResultRecord } from '../shared/batch-types';
 import type { ImageResult, ProviderKind } from '../shared/types';
 import { batchFolder } from './batch-folder';
+import { makeFolder, replaceFile } from './safe-write';
 
 export interface ManifestEntry extends Omit<ImageResult, 'itemId' | 'file' | 'status'> {
   id: string;
@@ -66,11 +67,10 @@ export function buildManifest(o: {
   return { batchId: o.batchId, retryOf: o.retryOf, stopped: o.stopped, writtenAt: o.now.toISOString(), counts, items };
 }
 
-/** Written whole: tmp file, then rename. Returns the manifest's path. */
+/** Written whole (tmp file, then rename), never through a link. Returns the manifest's path. */
 export async function writeManifestFile(dir: string, manifest: Manifest): Promise<string> {
   const target = batchFolder(dir).manifest;
-  await fs.promises.mkdir(dir, { recursive: true });
-  await fs.promises.writeFile(`${target}.tmp`, JSON.stringify(manifest, null, 2));
-  await fs.promises.rename(`${target}.tmp`, target);
+  makeFolder(dir);
+  replaceFile(target, JSON.stringify(manifest, null, 2));
   return target;
 }

@@ -2,6 +2,7 @@
 // repeats lines; the latest record per item wins.
 import fs from 'node:fs';
 import { batchFolder } from './batch-folder';
+import { appendToFile, ownFolder } from './safe-write';
 
 import type { ResultRecord } from '../shared/batch-types';
 
@@ -10,8 +11,8 @@ export type { ResultRecord };
 export async function appendResults(dir: string, results: ResultRecord[]): Promise<void> {
   if (!results.length) return;
   const folder = batchFolder(dir);
-  await fs.promises.mkdir(folder.stateDir, { recursive: true });
-  await fs.promises.appendFile(folder.resultsLog, results.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  ownFolder(folder.stateDir);
+  await appendToFile(folder.resultsLog, results.map((r) => JSON.stringify(r)).join('\n') + '\n');
 }
 
 /** The latest result of each item in the log (by workflow time, then order in the batch). */

@@ -15,11 +15,13 @@ export interface HttpJsonResponse {
 export const MAX_JSON_BYTES = 1024 * 1024;
 
 export interface HttpJsonOptions {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   headers?: Record<string, string>;
   body?: string;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Default MAX_JSON_BYTES; an answer that carries images as base64 needs more. */
+  maxBytes?: number;
 }
 
 export async function httpJson(url: string, o: HttpJsonOptions): Promise<HttpJsonResponse> {
@@ -40,7 +42,7 @@ export async function httpJson(url: string, o: HttpJsonOptions): Promise<HttpJso
   }
   let text: string;
   try {
-    text = await readCapped(res.body, MAX_JSON_BYTES);
+    text = await readCapped(res.body, o.maxBytes ?? MAX_JSON_BYTES);
   } catch (err) {
     throw transient(`${o.method} ${redact(url)}: body: ${(err as Error).message}`, { httpStatus: res.statusCode });
   }

@@ -34,6 +34,22 @@ export interface ImageProviderClient {
   account(): AccountIdentity;
 }
 
+/** What a synchronous provider answers: the images and the model that made them. */
+export interface GeneratedImages {
+  images: ImageRef[];
+  model: string;
+}
+
+/**
+ * A synchronous provider (OpenAI-compatible Images): one long call returns the image, there is no task to poll
+ * or cancel. Aborting `signal` abandons the call (and, at providers that notice, the generation).
+ */
+export interface SyncImageProviderClient {
+  readonly kind: ProviderKind;
+  generate(req: GenerateRequest, signal?: AbortSignal): Promise<GeneratedImages>;
+  account(): AccountIdentity;
+}
+
 /** A classified provider error. `type` is one of ErrorType; the activity layer maps it to a Temporal failure. */
 export class ProviderError extends Error {
   constructor(

@@ -3,6 +3,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
+import { joinServerAt } from './server-registry';
 
 export interface TemporalTarget {
   address: string;
@@ -36,6 +37,8 @@ function connectionOptions(t: TemporalTarget) {
 }
 
 export async function connectClient(t: TemporalTarget): Promise<Client> {
+  // A dev server another imagebatch process started here stays up while this process uses it.
+  await joinServerAt(t.address);
   try {
     const connection = await Connection.connect({ ...connectionOptions(t), connectTimeout: 5000 });
     return new Client({ connection, namespace: t.namespace });
@@ -45,6 +48,7 @@ export async function connectClient(t: TemporalTarget): Promise<Client> {
 }
 
 export async function connectWorker(t: TemporalTarget): Promise<NativeConnection> {
+  await joinServerAt(t.address);
   try {
     return await NativeConnection.connect(connectionOptions(t));
   } catch (err) {

@@ -1,114 +1,63 @@
-// Starts `temporal server start-dev` as a child process with the project's search attributes registered,
-// and waits until its frontend answers.
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+// Starts a Temporal dev server (`temporal server start-dev`) for imagebatch. An in-memory one belongs to the process
+// that starts it. A file-backed one (the embedded server of `run` and `worker`) is shared: another imagebatch process
+// that wants a server on the same database attaches to the running one, and the server stops when the last process
+// using it is done, so two `imagebatch run` at once both finish (see server-registry.ts).
+import { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { TemporalUnreachable } from './connection';
+import { answers, type DevServer, type DevServerOptions, freePort, spawnDevServer } from './dev-server-process';
+import { stopPid } from './pids';
+import { addUser, logFileFor, register, release, type ServerEntry, serverOf, withLock } from './server-registry';
 
-export interface DevServerOptions {
-  binary: string;
-  ip?: string;
-  /** gRPC port; 0 picks a free one. */
-  port?: number;
-  /** Web UI port; 0 picks a free one, `false` runs headless. */
-  uiPort?: number | false;
-  /** SQLite file; in-memory when absent. */
-  db?: string;
-  namespace?: string;
-  /** Extra `--dynamic-config-value KEY=JSON` settings. */
-  dynamicConfig?: Record<string, unknown>;
-  logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'never';
-  /** Where the server's own output goes; ignored when absent. */
-  output?: 'inherit' | 'ignore';
-  startTimeoutMs?: number;
-}
-
-export interface DevServer {
-  address: string;
-  namespace: string;
-  uiUrl?: string;
-  process: ChildProcess;
-  stop(): Promise<void>;
-}
-
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export function devServerArgs(o: DevServerOptions & { port: number; uiPort: number | false }): string[] {
-  const args = ['server', 'start-dev', '--ip', o.ip ?? '127.0.0.1', '--port', String(o.port)];
-  args.push('--namespace', o.namespace ?? 'default', '--log-level', o.logLevel ?? 'warn');
-  if (o.uiPort === false) args.push('--headless');
-  else args.push('--ui-port', String(o.uiPort));
-  if (o.db) {
-    // WAL and no fsync per commit, as the SDK's own stress tests run a file-backed dev server.
-    args.push('--db-filename', o.db, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF');
-  }
-  for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
-  for (const [k, v] of Object.entries(o.dynamicConfig ?? {})) {
-    args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
-  }
-  return args;
-}
-
-async function answers(address: string): Promise<boolean> {
-  let conn: Connection | undefined;
-  try {
-    conn = await Connection.connect({ address, connectTimeout: 1000 });
-    await conn.workflowService.getSystemInfo({});
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await conn?.close().catch(() => undefined);
-  }
-}
+export { type DevServer, type DevServerOptions, devServerArgs, freePort } from './dev-server-process';
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
-  const ip = options.ip ?? '127.0.0.1';
-  const port = options.port || (await freePort(ip));
-  const uiPort = options.uiPort === false ? false : options.uiPort || (await freePort(ip));
-  const args = devServerArgs({ ...options, port, uiPort });
-  const child = spawn(options.binary, args, {
-    // stderr is kept for the error message; the server logs connection noise there while it shuts down.
-    stdio: ['ignore', options.output ?? 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  let exited: number | null | undefined;
-  child.on('exit', (code) => (exited = code));
-  const address = `${ip}:${port}`;
-  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
-  for (;;) {
-    if (exited !== undefined) throw new Error(`temporal dev server exited (code ${exited}) at start: ${stderr.trim()}`);
-    if (await answers(address)) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`temporal dev server did not answer on ${address} within the start timeout: ${stderr.trim()}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  const namespace = options.namespace ?? 'default';
+  if (!options.db) {
+    const { child, address, uiUrl } = await spawnDevServer(options);
+    return { address, namespace, uiUrl, process: child, stop: () => stopPid(child.pid) };
   }
-  const stop = async () => {
-    if (exited !== undefined || child.exitCode !== null) return;
-    const done = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await done;
-    clearTimeout(timer);
-  };
+  const db = path.resolve(options.db);
+  // Held while the server starts: a second process asking for the same database meanwhile waits, then attaches.
+  return withLock(async () => {
+    const running = serverOf(db);
+    if (running) return attach(running);
+    // The cache folder exists only once something made it (a Go build does, a `temporal` already on PATH does not).
+    fs.mkdirSync(path.dirname(db), { recursive: true });
+    const port = options.port || (await freePort(options.ip));
+    const { child, address, uiUrl } = await spawnDevServer({ ...options, db, port }, logFileFor(port));
+    const entry: ServerEntry = { pid: child.pid!, port, address, uiUrl, db, namespace };
+    register(entry);
+    addUser(port);
+    return shared(entry, child, false);
+  });
+}
+
+async function attach(entry: ServerEntry): Promise<DevServer> {
+  for (let i = 0; i < 5 && !(await answers(entry.address)); i++) await new Promise((r) => setTimeout(r, 1000));
+  // A live server that does not answer still holds the database: a second server on it would corrupt it.
+  if (!(await answers(entry.address)))
+    throw new TemporalUnreachable(
+      `a Temporal dev server (pid ${entry.pid}) runs on ${entry.db} but does not answer on ${entry.address}: ` +
+        'stop it, or use another --db',
+    );
+  addUser(entry.port);
+  // Not this process's child: there is no process handle to give.
+  return shared(entry, new ChildProcess(), true);
+}
+
+function shared(entry: ServerEntry, child: ChildProcess, attached: boolean): DevServer {
   return {
-    address,
-    namespace: options.namespace ?? 'default',
-    uiUrl: uiPort === false ? undefined : `http://${ip}:${uiPort}`,
+    address: entry.address,
+    namespace: entry.namespace,
+    uiUrl: entry.uiUrl,
     process: child,
-    stop,
+    attached,
+    async stop() {
+      // Others still using it keep it running; the last of them stops it.
+      const last = release(entry.port);
+      if (last) await stopPid(last.pid);
+    },
   };
 }

@@ -187,8 +187,8 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
         const { type, message } = classify(err);
         result.error = message;
         result.errorType = type;
-        // The provider answered the submit with a refusal (moderation, invalid request): a submission all the same.
-        if (!task && type !== MAX_WAIT_EXCEEDED) result.attempts++;
+        // Moderation refused the submit itself: a submission all the same (the item reported "attempts 0").
+        if (!task && type === ErrorType.ContentRejected) result.attempts++;
         if (type === ErrorType.ContentRejected) {
           const simpler = simplifyPrompt(prompt);
           if (simplificationsLeft > 0 && simpler !== prompt) {

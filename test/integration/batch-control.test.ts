@@ -104,6 +104,7 @@ describe('batch control by Update', () => {
 
   it('stops at the submission budget with the rest queued, and continues when it is raised', async () => {
     // "bloody" is rejected by moderation once its task ran (a paid task): the rewrite is a second submission.
+    env.sim.reset();
     await env.sim.setKnobs({ moderationWords: ['bloody'], moderationAt: 'result' });
     const items = [{ id: 'u', prompt: 'a bloody battlefield at sunset' }, ...makeItems(4, 'budget')];
     const { handle, outDir } = await startTestBatch(env, `budget-${process.pid}`, items, {

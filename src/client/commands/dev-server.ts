@@ -23,13 +23,18 @@ export async function devServerCommand(flags: DevServerFlags): Promise<number> {
   console.log(`Web UI: ${server.uiUrl}`);
   console.log(`Use it from another shell: export TEMPORAL_ADDRESS=${server.address}`);
   console.log('Ctrl-C stops it.');
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+  // Ctrl-C stops it (exit 0); a server that dies on its own is a failure, with its exit code.
+  const died = await new Promise<number | null | undefined>((resolve) => {
+    const stop = () => resolve(undefined);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    server.process.once('exit', stop);
+    server.process.once('exit', (code) => resolve(code ?? 1));
   });
   await server.stop();
+  if (died !== undefined) {
+    console.error(`imagebatch: the dev server exited on its own (exit code ${died})`);
+    return died || 1;
+  }
   console.log('dev server stopped');
   return 0;
 }

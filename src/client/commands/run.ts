@@ -7,7 +7,7 @@ import { batchWorkflowId, newBatchId, printStartBanner, startBatch } from '../ba
 import { EXIT, UsageError } from '../exit-codes';
 import { startAndFollow, withInProcessWorker } from '../in-process';
 import { readItemsFile } from '../items';
-import { planProviders, setupProviders, workerCommandFor } from '../provider-setup';
+import { planProviders, setupProviders, simulatorRunQueue, workerCommandFor } from '../provider-setup';
 import { openSession } from '../session';
 import { resolveSettings, type SettingFlags } from '../settings';
 
@@ -51,6 +51,8 @@ function batchInput(p: ReturnType<typeof prepare>, provider: BatchInput['provide
 export async function runCommand(itemsFile: string, flags: RunFlags): Promise<number> {
   const p = prepare(itemsFile, flags);
   const setup = { ...(await setupProviders(flags.provider, flags.endpoint)), accountLimits: p.settings.accountLimits };
+  // Its own simulator, so its own queue: two runs at once must not work each other's tasks against the wrong one.
+  if (setup.simulator) setup.taskQueue = simulatorRunQueue(setup.taskQueue, setup.simulator.url);
   const session = await openSession({ allowEmbedded: true, db: flags.db }).catch(async (err) => {
     await setup.simulator?.close();
     throw err;

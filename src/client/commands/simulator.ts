@@ -23,6 +23,7 @@ export function addSimulatorCommand(program: Command) {
     .description('run the provider simulator: Volcengine Visual and DashScope wire formats on one HTTP port')
     .option('--port <port>', 'port to listen on (0 picks one)', '8787')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--public-url <url>', 'the base URL clients reach it at (image links use it), e.g. http://simulator:8787')
     .option('--config <file>', 'knobs from a JSON file (flags override it); keys as in GET /__knobs')
     .option('--latency <spec>', 'task generation time: MS, uniform:MIN-MAX or normal:MEAN,SD (default 2000)')
     .option(
@@ -74,6 +75,7 @@ export function addSimulatorCommand(program: Command) {
 }
 
 export interface SimulatorFlags {
+  publicUrl?: string;
   port: string;
   host: string;
   config?: string;
@@ -154,7 +156,7 @@ export async function simulatorCommand(flags: SimulatorFlags): Promise<number> {
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port: '${flags.port}' is not a port`);
-  const sim = await startSimulator(knobs, port, flags.host);
+  const sim = await startSimulator(knobs, port, flags.host, { publicUrl: flags.publicUrl });
   const env = sim.env();
   console.log(`provider simulator on ${sim.url}`);
   console.log('Point imagebatch at it:');

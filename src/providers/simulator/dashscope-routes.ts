@@ -23,12 +23,12 @@ export async function handleDashscope(
 ): Promise<void> {
   const rid = randomUUID();
   if (req.headers.authorization !== `Bearer ${sim.knobs.dashscopeKey}`) {
-    sim.stats.request('auth-failed');
-    if (call === 'create') sim.stats.refusal();
+    sim.stats.request('auth-failed', 'dashscope');
+    if (call === 'create') sim.stats.refusal('dashscope');
     return send(res, 401, dashscopeErr('InvalidApiKey', 'Invalid API-key provided.', rid));
   }
   if (await injectFault(sim, res, 'dashscope', call === 'create' ? 'submit' : call)) {
-    if (call === 'create') sim.stats.refusal();
+    if (call === 'create') sim.stats.refusal('dashscope');
     return;
   }
   if (call === 'create') return create(sim, req, res, body, rid);
@@ -38,7 +38,7 @@ export async function handleDashscope(
 
 function create(sim: Simulation, req: IncomingMessage, res: ServerResponse, body: Buffer, rid: string): void {
   if (req.headers['x-dashscope-async'] !== 'enable') {
-    sim.stats.request('bad-request');
+    sim.stats.request('bad-request', 'dashscope');
     return send(res, 403, dashscopeErr('AccessDenied', 'current user api does not support synchronous calls', rid));
   }
   let p: CreateBody;
@@ -63,23 +63,23 @@ function create(sim: Simulation, req: IncomingMessage, res: ServerResponse, body
     model: p.model,
   });
   if (made === 'moderated') {
-    sim.stats.request('moderated');
-    sim.stats.refusal();
+    sim.stats.request('moderated', 'dashscope');
+    sim.stats.refusal('dashscope');
     return send(res, 400, dashscopeErr('DataInspectionFailed', 'Input data may contain inappropriate content.', rid));
   }
   if (made === 'limited') {
-    sim.stats.request('concurrency-limited');
-    sim.stats.refusal();
+    sim.stats.request('concurrency-limited', 'dashscope');
+    sim.stats.refusal('dashscope');
     return send(res, 429, dashscopeThrottled(rid));
   }
-  sim.stats.request('ok');
+  sim.stats.request('ok', 'dashscope');
   return send(res, 200, { output: { task_status: 'PENDING', task_id: made.id }, request_id: rid });
 }
 
 function cancel(sim: Simulation, res: ServerResponse, taskId: string | undefined, rid: string): void {
   const t = sim.task(taskId ?? '');
   if (!t) return send(res, 404, dashscopeErr('NotFound', 'task not found', rid));
-  sim.stats.request('ok');
+  sim.stats.request('ok', 'dashscope');
   sim.cancel(t);
   return send(res, 200, { request_id: rid });
 }

@@ -7,12 +7,12 @@ import { type Simulation, taskPhase } from './simulation';
 export function serveImage(sim: Simulation, res: ServerResponse, taskId: string): void {
   const t = sim.task(taskId);
   if (!t || taskPhase(t) !== 'finished') {
-    sim.stats.request('image-404');
+    sim.stats.request('image-404', t?.api);
     return send(res, 404, { error: 'no such image' });
   }
   const k = sim.knobs;
   if (k.badImage > 0 && sim.rnd() < k.badImage) {
-    sim.stats.request(`bad-image-${k.badImageKind}`);
+    sim.stats.request(`bad-image-${k.badImageKind}`, t.api);
     // Rendered without sim.image(), so a broken download is not recorded as served.
     const png = renderPng(t.prompt, t.seed, t.width, t.height);
     switch (k.badImageKind) {
@@ -38,7 +38,7 @@ export function serveImage(sim: Simulation, res: ServerResponse, taskId: string)
       }
     }
   }
-  sim.stats.request('image');
+  sim.stats.request('image', t.api);
   res.writeHead(200, { 'Content-Type': 'image/png' });
   res.end(sim.image(t));
 }

@@ -50,6 +50,10 @@ export const KnobsSchema = z
     volcAccessKey: z.string().default('AKSIMULATOR'),
     volcSecretKey: z.string().default('SKSIMULATOR'),
     dashscopeKey: z.string().default('sk-simulator'),
+    falKey: z.string().default('fal-simulator'),
+    openaiKey: z.string().default('sk-openai-simulator'),
+    /** How fal reports a moderated prompt at result: a 422 from the result URL, or has_nsfw_concepts: [true]. */
+    falModeration: z.enum(['content_policy_violation', 'has_nsfw_concepts']).default('content_policy_violation'),
     /** Seed of the fault and latency draws, so a run can be repeated. */
     randomSeed: z.number().int().default(1),
   })

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { handleDashscope } from './dashscope-routes';
 import { serveImage } from './image-route';
 import { type Knobs, type KnobsInput, KnobsSchema } from './knobs';
+import { routeProviders } from './provider-routes';
 import { send } from './replies';
 import { Simulation } from './simulation';
 import type { SimulatorStats } from './stats';
@@ -13,23 +14,39 @@ import { handleVolcengine, isVolcAction } from './volcengine-routes';
 
 export type { SimulatorStats } from './stats';
 
+export interface SimulatorOptions {
+  /**
+   * The base URL clients reach the simulator at, when it is not the address it listens on: listening on 0.0.0.0 in a
+   * container, image links must name the service (`http://simulator:8787`) for a worker in another container.
+   */
+  publicUrl?: string;
+}
+
 export class ProviderSimulator {
   private readonly sim: Simulation;
   private server?: http.Server;
+  /** Where it listens. */
   url = '';
+  private readonly publicUrl?: string;
 
-  constructor(knobs: KnobsInput = {}) {
-    this.sim = new Simulation(knobs, () => this.url);
+  constructor(knobs: KnobsInput = {}, options: SimulatorOptions = {}) {
+    this.publicUrl = options.publicUrl?.replace(/\/+$/, '');
+    this.sim = new Simulation(knobs, () => this.baseUrl);
+  }
+
+  /** The URL clients use: the public one when given, else where it listens. Image links point here. */
+  get baseUrl(): string {
+    return this.publicUrl ?? this.url;
   }
 
   /** Environment that points both provider clients at this simulator with its credentials. */
   env(): Record<string, string> {
     const knobs = this.sim.knobs;
     return {
-      VOLCENGINE_VISUAL_ENDPOINT: this.url,
+      VOLCENGINE_VISUAL_ENDPOINT: this.baseUrl,
       VOLC_ACCESSKEY: knobs.volcAccessKey,
       VOLC_SECRETKEY: knobs.volcSecretKey,
-      DASHSCOPE_HTTP_BASE_URL: `${this.url}/api/v1`,
+      DASHSCOPE_HTTP_BASE_URL: `${this.baseUrl}/api/v1`,
       DASHSCOPE_API_KEY: knobs.dashscopeKey,
     };
   }
@@ -78,11 +95,7 @@ export class ProviderSimulator {
 
     if (path === '/__stats' && req.method === 'GET') return send(res, 200, this.stats());
     if (path === '/__knobs' && req.method === 'GET') return send(res, 200, this.getKnobs());
-    if (path === '/__knobs' && req.method === 'POST') {
-      const parsed = KnobsSchema.partial().safeParse(JSON.parse(body.toString() || '{}'));
-      if (!parsed.success) return send(res, 400, { error: parsed.error.message });
-      return send(res, 200, this.setKnobs(parsed.data));
-    }
+    if (path === '/__knobs' && req.method === 'POST') return this.postKnobs(res, body);
     if (path === '/__reset' && req.method === 'POST') {
       this.reset();
       return send(res, 200, { ok: true });
@@ -101,13 +114,37 @@ export class ProviderSimulator {
     if (dt && (req.method === 'GET' || (dt[2] && req.method === 'POST'))) {
       return handleDashscope(this.sim, req, res, dt[2] ? 'cancel' : 'status', body, decodeURIComponent(dt[1]));
     }
+    if (await routeProviders(this.sim, req, res, url, body)) return;
     this.sim.stats.request('unknown-path');
     send(res, 404, { error: `no such path: ${req.method} ${path}` });
   }
+
+  /**
+   * Changes the knobs the body names and keeps the others (POST /__reset forgets tasks and counters). Parsed over the
+   * current knobs, not alone: the schema's defaults would otherwise reset every knob the body leaves out.
+   */
+  private postKnobs(res: ServerResponse, body: Buffer): void {
+    let changes: unknown;
+    try {
+      changes = JSON.parse(body.toString() || '{}');
+    } catch (err) {
+      return send(res, 400, { error: `body is not JSON: ${(err as Error).message}` });
+    }
+    if (typeof changes !== 'object' || changes === null || Array.isArray(changes))
+      return send(res, 400, { error: 'body must be a JSON object of knobs' });
+    const parsed = KnobsSchema.safeParse({ ...this.getKnobs(), ...changes });
+    if (!parsed.success) return send(res, 400, { error: parsed.error.message });
+    send(res, 200, this.setKnobs(parsed.data));
+  }
 }
 
-export async function startSimulator(knobs: KnobsInput = {}, port = 0, host = '127.0.0.1'): Promise<ProviderSimulator> {
-  const sim = new ProviderSimulator(knobs);
+export async function startSimulator(
+  knobs: KnobsInput = {},
+  port = 0,
+  host = '127.0.0.1',
+  options: SimulatorOptions = {},
+): Promise<ProviderSimulator> {
+  const sim = new ProviderSimulator(knobs, options);
   await sim.listen(port, host);
   return sim;
 }

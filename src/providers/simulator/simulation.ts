@@ -1,4 +1,4 @@
-// The simulated provider behind both wire formats: its knobs, seeded draws, tasks and counters.
+// The simulated provider behind every wire format: its knobs, seeded draws, tasks and counters.
 // A task's outcome is drawn when it is submitted; its phase follows from the clock.
 import { randomUUID } from 'node:crypto';
 import { type Knobs, type KnobsInput, KnobsSchema } from './knobs';
@@ -6,7 +6,7 @@ import { renderPng } from './png';
 import { drawLatency, seededRandom } from './random';
 import { StatsCounter } from './stats';
 
-export type Api = 'volcengine' | 'dashscope';
+export type Api = 'volcengine' | 'dashscope' | 'fal' | 'openai' | 'comfyui';
 export type Outcome = 'image' | 'expire' | 'moderated' | 'output-rejected';
 export type TaskPhase = 'queued' | 'generating' | 'finished' | 'cancelled';
 
@@ -28,6 +28,15 @@ export interface SimTask {
 /** What a submission says; the simulation adds the id, the timings and the outcome. */
 export type TaskRequest = Omit<SimTask, 'id' | 'createdAt' | 'generatingAt' | 'readyAt' | 'outcome' | 'cancelled'>;
 
+export interface CreateOptions {
+  /** A client-chosen id (ComfyUI's prompt_id); a repeated one makes a second task under it, as ComfyUI does. */
+  id?: string;
+  /** Over the concurrency limit the task waits its turn (fal, ComfyUI) instead of being refused. */
+  queueOverLimit?: boolean;
+  /** The API has no moderation (ComfyUI): the moderation words do nothing. */
+  unmoderated?: boolean;
+}
+
 export function taskPhase(t: SimTask, now = Date.now()): TaskPhase {
   if (t.cancelled) return 'cancelled';
   if (now < t.generatingAt) return 'queued';
@@ -46,7 +55,7 @@ export class Simulation {
   /** baseUrl: where the server listens, known only once it does; image URLs point there. */
   constructor(
     knobs: KnobsInput,
-    private readonly baseUrl: () => string,
+    readonly baseUrl: () => string,
   ) {
     this.knobs = KnobsSchema.parse(knobs);
     this.reset();
@@ -68,10 +77,34 @@ export class Simulation {
     return this.tasks.get(id);
   }
 
-  activeTasks(now = Date.now()): number {
+  /** The tasks that came in by one wire format, oldest first. */
+  tasksOf(api: Api): SimTask[] {
+    return [...this.tasks.values()].filter((t) => t.api === api);
+  }
+
+  /** Unfinished, uncancelled tasks (of one wire format, when given). */
+  activeTasks(now = Date.now(), api?: Api): number {
     let n = 0;
-    for (const t of this.tasks.values()) if (!t.cancelled && now < t.readyAt) n++;
+    for (const t of this.tasks.values()) if (!t.cancelled && now < t.readyAt && (!api || t.api === api)) n++;
     return n;
+  }
+
+  /** Uncancelled tasks still queued that were submitted before this one: its place in the queue. */
+  queuePosition(task: SimTask, now = Date.now()): number {
+    let n = 0;
+    for (const t of this.tasks.values())
+      if (t !== task && !t.cancelled && now < t.generatingAt && t.createdAt <= task.createdAt) n++;
+    return n;
+  }
+
+  /** When a slot under the concurrency limit is free for a new task: the tasks ahead hold theirs until they end. */
+  private slotFreeAt(now: number): number {
+    const limit = this.knobs.concurrencyLimit;
+    if (limit <= 0) return now;
+    const ends: number[] = [];
+    for (const t of this.tasks.values()) if (!t.cancelled && now < t.readyAt) ends.push(t.readyAt);
+    ends.sort((a, b) => a - b);
+    return ends.length < limit ? now : ends[ends.length - limit];
   }
 
   private moderated(prompt: string): boolean {
@@ -80,31 +113,36 @@ export class Simulation {
   }
 
   /** Creates a task, or says why not. The draws keep their order so a seed replays the same run. */
-  create(t: TaskRequest): SimTask | 'moderated' | 'limited' {
+  create(t: TaskRequest, o: CreateOptions = {}): SimTask | 'moderated' | 'limited' {
     const k = this.knobs;
-    if (this.moderated(t.prompt) && k.moderationAt === 'submit') return 'moderated';
+    const moderated = !o.unmoderated && this.moderated(t.prompt);
+    if (moderated && k.moderationAt === 'submit') return 'moderated';
     const now = Date.now();
-    if (k.concurrencyLimit > 0 && this.activeTasks(now) >= k.concurrencyLimit) return 'limited';
+    const over = k.concurrencyLimit > 0 && this.activeTasks(now) >= k.concurrencyLimit;
+    if (over && !o.queueOverLimit) return 'limited';
     const latency = drawLatency(k.latencyMs, this.rnd);
     const nth = this.stats.submissionsOf(t.prompt);
     let outcome: Outcome = 'image';
-    if (this.moderated(t.prompt)) outcome = 'moderated';
+    if (moderated) outcome = 'moderated';
     else if (nth < k.expireFirst || this.rnd() < k.expire) outcome = 'expire';
     else if (t.api === 'volcengine' && (nth < k.outputRejectFirst || this.rnd() < k.outputReject))
       outcome = 'output-rejected';
     this.nextId += BigInt(1 + Math.floor(this.rnd() * 1000));
-    const id = t.api === 'volcengine' ? this.nextId.toString() : randomUUID();
+    const id = o.id ?? (t.api === 'volcengine' ? this.nextId.toString() : randomUUID());
+    // A queued task starts generating once a slot is free; it generates as long as it would have anyway.
+    const generatingAt = Math.max(now + latency * k.queueShare, over ? this.slotFreeAt(now) : now);
     const task: SimTask = {
       ...t,
       id,
       createdAt: now,
-      generatingAt: now + latency * k.queueShare,
-      readyAt: now + latency,
+      generatingAt,
+      readyAt: generatingAt + latency * (1 - k.queueShare),
       outcome,
       cancelled: false,
     };
     this.tasks.set(id, task);
-    this.stats.submission(t.prompt, t.seed, this.activeTasks(now));
+    const by = { api: t.api, inFlight: this.activeTasks(now, t.api) };
+    this.stats.submission(t.prompt, t.seed, this.activeTasks(now), by);
     this.stats.task(id, now, task.readyAt);
     return task;
   }
@@ -113,7 +151,7 @@ export class Simulation {
   cancel(t: SimTask): void {
     if (!t.cancelled && Date.now() < t.readyAt) {
       t.cancelled = true;
-      this.stats.cancel(t.id);
+      this.stats.cancel(t.id, t.api);
     }
   }
 

@@ -22,6 +22,16 @@ export interface SimulatorStats {
   referenceImages: Record<string, number>;
   /** Each task's provider-side times (ms since the epoch), for the bench's slot handoff. */
   tasks: Record<string, TaskTimes>;
+  /** The same counts for each wire format that was spoken to (the fields above are their sums). */
+  byProvider: Record<string, ProviderCounts>;
+}
+
+export interface ProviderCounts {
+  submissions: number;
+  refusedSubmissions: number;
+  maxInFlight: number;
+  cancels: number;
+  requestsByOutcome: Record<string, number>;
 }
 
 /** When a task was accepted, when it is (or was) ready, and when it was cancelled if it was before that. */
@@ -45,6 +55,7 @@ function emptyStats(): SimulatorStats {
     seedsByPrompt: {},
     referenceImages: {},
     tasks: {},
+    byProvider: {},
   };
 }
 
@@ -60,20 +71,39 @@ export class StatsCounter {
     return structuredClone({ ...this.s, inFlight });
   }
 
-  /** An API request, under what the simulator did with it. */
-  request(outcome: string): void {
-    this.s.requestsByOutcome[outcome] = (this.s.requestsByOutcome[outcome] ?? 0) + 1;
+  /** The counts of one wire format; `api` is left out only where no format is known (an unknown path). */
+  private of(api: string): ProviderCounts {
+    return (this.s.byProvider[api] ??= {
+      submissions: 0,
+      refusedSubmissions: 0,
+      maxInFlight: 0,
+      cancels: 0,
+      requestsByOutcome: {},
+    });
   }
 
-  refusal(): void {
+  /** An API request, under what the simulator did with it. */
+  request(outcome: string, api?: string): void {
+    this.s.requestsByOutcome[outcome] = (this.s.requestsByOutcome[outcome] ?? 0) + 1;
+    if (api) this.of(api).requestsByOutcome[outcome] = (this.of(api).requestsByOutcome[outcome] ?? 0) + 1;
+  }
+
+  refusal(api?: string): void {
     this.s.refusedSubmissions++;
+    if (api) this.of(api).refusedSubmissions++;
   }
 
   submissionsOf(prompt: string): number {
     return this.s.submissionsByPrompt[prompt] ?? 0;
   }
 
-  submission(prompt: string, seed: number, inFlight: number): void {
+  /** `by`: the wire format the task came in by, and how many of its tasks are in flight. */
+  submission(prompt: string, seed: number, inFlight: number, by?: { api: string; inFlight: number }): void {
+    if (by) {
+      const p = this.of(by.api);
+      p.submissions++;
+      p.maxInFlight = Math.max(p.maxInFlight, by.inFlight);
+    }
     this.s.submissions++;
     this.s.submissionsByPrompt[prompt] = this.submissionsOf(prompt) + 1;
     (this.s.seedsByPrompt[prompt] ??= []).push(seed);
@@ -88,7 +118,8 @@ export class StatsCounter {
     this.s.referenceImages[prompt] = count;
   }
 
-  cancel(taskId: string): void {
+  cancel(taskId: string, api?: string): void {
+    if (api) this.of(api).cancels++;
     this.s.cancels++;
     this.s.cancelledTaskIds.push(taskId);
     const times = this.s.tasks[taskId];

@@ -27,8 +27,8 @@ export async function handleVolcengine(
     secretKey: sim.knobs.volcSecretKey,
   });
   if (!auth.ok) {
-    sim.stats.request('auth-failed');
-    if (action === 'CVSync2AsyncSubmitTask') sim.stats.refusal();
+    sim.stats.request('auth-failed', 'volcengine');
+    if (action === 'CVSync2AsyncSubmitTask') sim.stats.refusal('volcengine');
     // Signature failures come from the gateway, in its envelope rather than the service's.
     return send(res, auth.status, {
       ResponseMetadata: {
@@ -43,14 +43,14 @@ export async function handleVolcengine(
   }
   const kind = action === 'CVSync2AsyncSubmitTask' ? 'submit' : action === 'CVCancelTask' ? 'cancel' : 'status';
   if (await injectFault(sim, res, 'volcengine', kind)) {
-    if (kind === 'submit') sim.stats.refusal();
+    if (kind === 'submit') sim.stats.refusal('volcengine');
     return;
   }
   let p: Params;
   try {
     p = JSON.parse(body.toString('utf8'));
   } catch {
-    sim.stats.request('bad-request');
+    sim.stats.request('bad-request', 'volcengine');
     return send(res, 400, volcErr(50215, 'Input invalid: body is not JSON'));
   }
   if (typeof p.req_key !== 'string' || !p.req_key) return send(res, 400, volcErr(50215, 'Input invalid: req_key'));
@@ -58,13 +58,13 @@ export async function handleVolcengine(
 
   const t = sim.task(String(p.task_id ?? ''));
   if (kind === 'cancel') {
-    sim.stats.request('ok');
+    sim.stats.request('ok', 'volcengine');
     if (t) sim.cancel(t);
     return send(res, 200, volcOk(null));
   }
   if (!t || t.model !== p.req_key) {
     // Volcengine answers an unknown task (or one queried with another req_key) as not_found.
-    sim.stats.request('not-found');
+    sim.stats.request('not-found', 'volcengine');
     return send(res, 200, volcStatus('not_found'));
   }
   return result(sim, res, p, t);
@@ -83,23 +83,23 @@ function submit(sim: Simulation, res: ServerResponse, p: Params, model: string):
     model,
   });
   if (made === 'moderated') {
-    sim.stats.request('moderated');
-    sim.stats.refusal();
+    sim.stats.request('moderated', 'volcengine');
+    sim.stats.refusal('volcengine');
     return send(res, 400, volcErr(50413, 'Post Text Risk Not Pass'));
   }
   if (made === 'limited') {
-    sim.stats.request('concurrency-limited');
-    sim.stats.refusal();
+    sim.stats.request('concurrency-limited', 'volcengine');
+    sim.stats.refusal('volcengine');
     return send(res, 429, volcErr(50430, VOLC_CONCURRENT_LIMIT));
   }
-  sim.stats.request('ok');
+  sim.stats.request('ok', 'volcengine');
   return send(res, 200, volcOk({ task_id: made.id }));
 }
 
 /** CVSync2AsyncGetResult for a known task: its status, or once done its image as a URL or as base64. */
 function result(sim: Simulation, res: ServerResponse, p: Params, t: SimTask): void {
   const phase = taskPhase(t);
-  sim.stats.request('ok');
+  sim.stats.request('ok', 'volcengine');
   // A cancelled task is answered as an unknown one.
   if (phase === 'cancelled') return send(res, 200, volcStatus('not_found'));
   if (phase !== 'finished') return send(res, 200, volcStatus(phase === 'queued' ? 'in_queue' : 'generating'));

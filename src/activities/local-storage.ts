@@ -1,0 +1,45 @@
+// Failures of the output folder itself (full, read-only, not writable, something in the way) as one failure type,
+// LocalStorage, with the reason in words. Retrying the same write does not help and resubmitting the image to the
+// provider pays again for an image that cannot be stored, so the workflow fails the item and pauses the batch.
+import { ApplicationFailure } from '@temporalio/activity';
+import { ErrorType } from '../shared/errors';
+
+const REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a file is in the way of a folder',
+  EEXIST: 'something is in the way',
+  EISDIR: 'a folder is in the way of a file',
+  ERR_FS_EISDIR: 'a folder is in the way of a file',
+  ELOOP: 'a symbolic link is in the way (imagebatch never writes through one)',
+  ENXIO: 'something other than a regular file is in the way',
+};
+
+/** Why the folder cannot be written, in words, when `err` is such a failure. */
+export function localStorageReason(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code ? REASONS[code] : undefined;
+}
+
+/**
+ * Runs a write in the output folder `dir`; a failure of the folder becomes a LocalStorage failure that says so.
+ * `retry`: the activity's retry policy tries again (the batch's own files: it waits until there is room); else
+ * non-retryable (an item: the workflow decides).
+ */
+export async function writingIn<T>(dir: string, retry: boolean, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const reason = localStorageReason(err);
+    if (!reason) throw err;
+    const where = (err as NodeJS.ErrnoException).path;
+    throw ApplicationFailure.create({
+      type: ErrorType.LocalStorage,
+      message: `the output folder ${dir} cannot be written: ${reason}${where ? ` (${where})` : ''}`,
+      nonRetryable: !retry,
+    });
+  }
+}
