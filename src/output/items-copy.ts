@@ -10,6 +10,8 @@ import { ownFolder, replaceFile } from './safe-write';
 /** Over this, items go to the items copy, so no payload nears Temporal's 2 MB limit. */
 export const INLINE_LIMIT_BYTES = 256 * 1024;
 export const PAGE_SIZE = 500;
+/** A page is an activity's result: at most this much, well under Temporal's 2 MB payload limit. */
+export const PAGE_LIMIT_BYTES = 1024 * 1024;
 
 export class ItemsCopyChanged extends Error {
   name = 'ItemsCopyChanged';
@@ -17,7 +19,8 @@ export class ItemsCopyChanged extends Error {
 
 /** Small lists travel inline; large ones are written to the items copy of the batch folder `dir`. */
 export function itemsSourceFor(items: ImageItem[], dir: string): ItemsSource {
-  const text = items.map((i) => JSON.stringify(i)).join('\n') + '\n';
+  const lines = items.map((i) => JSON.stringify(i));
+  const text = lines.join('\n') + '\n';
   if (Buffer.byteLength(text) <= INLINE_LIMIT_BYTES) return { kind: 'inline', items };
   const file = batchFolder(dir).itemsCopy;
   ownFolder(batchFolder(dir).stateDir);
@@ -27,8 +30,14 @@ export function itemsSourceFor(items: ImageItem[], dir: string): ItemsSource {
     path: file,
     sha256: createHash('sha256').update(text).digest('hex'),
     count: items.length,
-    pageSize: PAGE_SIZE,
+    pageSize: pageSizeFor(lines),
   };
+}
+
+/** As many items a page as fit PAGE_LIMIT_BYTES at the size of the largest (items are at most 100 KB each). */
+export function pageSizeFor(lines: string[]): number {
+  const largest = lines.reduce((most, l) => Math.max(most, Buffer.byteLength(l)), 1);
+  return Math.max(1, Math.min(PAGE_SIZE, Math.floor(PAGE_LIMIT_BYTES / largest)));
 }
 
 /** One parsed copy per process: paging a 100,000-item file must not re-read it per page. */
