@@ -27,6 +27,8 @@ const { closedWorkflows } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
+const IDLE_CLOSE_MS = 60 * 60_000;
+
 export interface AccountInput {
   account: AccountRef;
   /** The limit to start with when the account is new (config or env of the worker that opened it). */
@@ -34,6 +36,8 @@ export interface AccountInput {
   carry?: AccountCarry;
   /** How often, while slots are held, the account asks whether their holders still run (default 60 s). */
   holderCheckIntervalMs?: number;
+  /** How long an account with no set limit waits idle before it closes (default an hour). */
+  idleCloseMs?: number;
   /** Tests continue-as-new sooner; otherwise after 2,000 events or when Temporal suggests it. */
   continueAsNewAfterEvents?: number;
 }
@@ -80,8 +84,11 @@ export async function accountWorkflow(input: AccountInput): Promise<void> {
   const shouldContinueAsNew = () =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= (input.continueAsNewAfterEvents ?? 2000);
 
+  const wakes = () => limiter.busy() || shouldContinueAsNew();
   for (;;) {
-    await condition(() => limiter.busy() || shouldContinueAsNew());
+    if (limiter.state().setLimit !== undefined) await condition(wakes);
+    // Idle with no limit set, it has nothing to keep: it closes, and the next batch opens it again.
+    else if (!(await condition(wakes, input.idleCloseMs ?? IDLE_CLOSE_MS))) return;
     const timedOut = !(await condition(shouldContinueAsNew, input.holderCheckIntervalMs ?? 60_000));
     if (timedOut && limiter.busy()) {
       const closed = await closedWorkflows({ workflowIds: limiter.holderIds() });

@@ -217,5 +217,6 @@ describe('batchWorkflow', () => {
     const history = await handle.fetchHistory();
     expect(history.events![0].workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBeTruthy();
     console.log(`batch of 300: last run ${history.events!.length} events`);
-  });
+    // 300 images through one account on two busy cores: a minute alone, more beside other test files.
+  }, 300_000);
 });
