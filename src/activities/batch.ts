@@ -68,6 +68,8 @@ export function createBatchActivities() {
     /** The batch stopped with items not run (its budget is spent): the manifest says why, and keeps the journal. */
     stopped?: string;
     provider: ProviderKind;
+    /** The batch's images come from the provider simulator: the manifest says so. */
+    simulated?: boolean;
   }): Promise<string> {
     const ids = input.retryOf ? (readManifest(input.outDir)?.items.map((e) => e.id) ?? []) : [];
     const own = input.items.kind === 'inline' ? input.items.items : await itemsOf(input.items);
@@ -82,6 +84,7 @@ export function createBatchActivities() {
       cancelled: input.cancelled,
       stopped: input.stopped,
       provider: input.provider,
+      simulated: input.simulated,
       now: new Date(),
     });
     // As recordResults: retried until the folder can be written again.

@@ -1,10 +1,18 @@
 // Starting a batch: its id, its workflow, and the lines that say where to find it.
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { BatchInput } from '../shared/batch-types';
 import { ImageBatchId } from '../shared/search-attributes';
 import type { batchWorkflow } from '../workflows';
+import { UsageError } from './exit-codes';
 import { batchUiLink, type Session } from './session';
 
 export const batchWorkflowId = (batchId: string) => `batch-${batchId}`;
+
+/** A --batch-id whose batch runs: never joined. */
+export const runningBatch = (batchId: string) =>
+  new UsageError(
+    `batch ${batchId} is running; \`imagebatch watch ${batchId}\` follows it, or choose another --batch-id`,
+  );
 
 export function newBatchId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -13,15 +21,20 @@ export function newBatchId(now = new Date()): string {
 
 export async function startBatch(session: Session, input: BatchInput, taskQueue: string) {
   const count = input.items.kind === 'inline' ? input.items.items.length : input.items.count;
-  return session.client.workflow.start<typeof batchWorkflow>('batchWorkflow', {
-    taskQueue,
-    workflowId: batchWorkflowId(input.batchId),
-    args: [input],
-    // The same batch id while it runs: attach to it rather than fail.
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    typedSearchAttributes: [{ key: ImageBatchId, value: input.batchId }],
-    staticSummary: `${input.itemsName ?? 'items'}: ${count} images → ${input.outDir}`,
-  });
+  try {
+    return await session.client.workflow.start<typeof batchWorkflow>('batchWorkflow', {
+      taskQueue,
+      workflowId: batchWorkflowId(input.batchId),
+      args: [input],
+      // Never join a running batch (checkBatchIdReuse refuses it first; this covers a start in between).
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: [{ key: ImageBatchId, value: input.batchId }],
+      staticSummary: `${input.itemsName ?? 'items'}: ${count} images → ${input.outDir}`,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw runningBatch(input.batchId);
+    throw err;
+  }
 }
 
 export function printStartBanner(session: Session, batchId: string, extra: string[] = []): void {

@@ -29,6 +29,19 @@ export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** An http(s) URL with a host: anything else (file://, a bare word) is refused before anything starts. */
+export function urlArg(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || !url.hostname)
+    throw new InvalidArgumentError(`expected an http:// or https:// URL, got '${value}'`);
+  return value;
+}
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const dbOption = () =>
   new Option('--db <file>', 'SQLite file of the embedded dev server (default ~/.cache/imagebatch/dev-server.db)');
@@ -40,9 +53,13 @@ function batchOptions(cmd: Command): Command {
     .requiredOption('--out <dir>', 'output folder; images go to <dir>/<batch-id>/')
     .option(
       '--provider <name>',
-      'simulator, volcengine or dashscope (default volcengine; the simulator when it has no credentials)',
+      'simulator, volcengine or dashscope (default: the one whose credentials are set; `run` with none set: the simulator)',
     )
-    .option('--endpoint <url>', 'provider endpoint (overrides VOLCENGINE_VISUAL_ENDPOINT / DASHSCOPE_HTTP_BASE_URL)')
+    .option(
+      '--endpoint <url>',
+      'provider endpoint (overrides VOLCENGINE_VISUAL_ENDPOINT / DASHSCOPE_HTTP_BASE_URL)',
+      urlArg,
+    )
     .option('--concurrency <n>', `images in flight at once (1-${MAX_CONCURRENCY}; default 3)`, flagArg('concurrency'))
     .option('--max-concurrent <n>', "the old tools' name for --concurrency", flagArg('concurrency'))
     .option('--poll-interval <s>', 'seconds between status polls (default 5)', flagArg('pollInterval'))
@@ -88,18 +105,21 @@ export function buildProgram(): Command {
     .description('start a batch and print its id; workers (`imagebatch worker`) do the work')
     .option(
       '--task-queue <name>',
-      'task queue the workers poll (default imagebatch, or imagebatch-simulator without credentials)',
+      'task queue the workers poll (default imagebatch, or imagebatch-simulator with --provider simulator)',
     )
     .action(action(startCommand));
 
   program
     .command('worker')
     .description('run a worker for imagebatch workflows (as many as you like, on as many machines)')
-    .option('--provider <name>', 'simulator, volcengine or dashscope (picks credentials and task queue)')
-    .option('--endpoint <url>', 'provider endpoint override')
+    .option(
+      '--provider <name>',
+      'simulator, volcengine or dashscope (picks credentials and task queue; without credentials set, only simulator)',
+    )
+    .option('--endpoint <url>', 'provider endpoint override', urlArg)
     .option(
       '--task-queue <name>',
-      'task queue to poll (default imagebatch, or imagebatch-simulator without credentials)',
+      'task queue to poll (default imagebatch, or imagebatch-simulator with --provider simulator)',
     )
     .option('--max-activities <n>', 'concurrent activity executions (default 100)', intArg(1, 10000))
     .option('--max-workflow-tasks <n>', 'concurrent workflow task executions', intArg(1, 10000))
@@ -145,7 +165,7 @@ export function buildProgram(): Command {
     .description('retry failed items: re-queued while the batch runs, else as a new batch into the same folder')
     .option('--item <id>', 'an item to retry (repeatable; default all failed)', collect)
     .option('--provider <name>', 'simulator, volcengine or dashscope')
-    .option('--endpoint <url>', 'provider endpoint override')
+    .option('--endpoint <url>', 'provider endpoint override', urlArg)
     .option('--json', 'print one JSON document on stdout')
     .addOption(configOption())
     .addOption(dbOption())
@@ -169,7 +189,7 @@ export function buildProgram(): Command {
       flagArg('maxSubmissions'),
     )
     .option('--provider <name>', 'simulator, volcengine or dashscope (when it works the batch here)')
-    .option('--endpoint <url>', 'provider endpoint override (when it works the batch here)')
+    .option('--endpoint <url>', 'provider endpoint override (when it works the batch here)', urlArg)
     .option('--json', 'print one JSON document on stdout (when it works the batch here)')
     .addOption(configOption())
     .addOption(dbOption())
@@ -188,7 +208,7 @@ export function buildProgram(): Command {
     .argument('[n]', `its limit of tasks in flight (1-${MAX_ACCOUNT_LIMIT}), or none`)
     .description('list provider accounts and their limits, or set the limit of one (every batch, every worker)')
     .option('--clear', 'clear the set limit (the account learns one from throttle answers)')
-    .option('--endpoint <url>', 'provider endpoint override')
+    .option('--endpoint <url>', 'provider endpoint override', urlArg)
     .option('--task-queue <name>', 'the task queue of the workers that serve the account (default as `worker`)')
     .option('--json', 'print JSON')
     .addOption(dbOption())

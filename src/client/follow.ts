@@ -60,10 +60,13 @@ function connectionReporter(view: ProgressView): (ok: boolean, err?: unknown) =>
   let lost = false;
   return (ok, err) => {
     if (!ok && !lost) {
-      view.stop();
+      view.pause();
       const why = (err as Error)?.message ?? String(err);
       process.stderr.write(`imagebatch: lost the connection to Temporal (${why}); retrying…\n`);
-    } else if (ok && lost) process.stderr.write('imagebatch: connection to Temporal is back.\n');
+    } else if (ok && lost) {
+      process.stderr.write('imagebatch: connection to Temporal is back.\n');
+      view.resume();
+    }
     lost = !ok;
   };
 }
@@ -121,6 +124,13 @@ function onCtrlC(handle: BatchHandle, view: ProgressView, o: { interactive: bool
   let detach!: () => void;
   const detached = new Promise<BatchOutcome>((resolve) => (detach = () => resolve({ kind: 'detached' })));
   let rl: readline.Interface | undefined;
+  /** Closes an open question; what is printed next starts on a line of its own, not after the question. */
+  const closeQuestion = () => {
+    if (!rl) return;
+    rl.close();
+    rl = undefined;
+    process.stderr.write('\n');
+  };
   const cancel = () => {
     process.stderr.write('cancelling…\n');
     handle
@@ -132,7 +142,7 @@ function onCtrlC(handle: BatchHandle, view: ProgressView, o: { interactive: bool
   const listener = () => {
     interrupts++;
     if (interrupts >= 2) {
-      rl?.close();
+      closeQuestion();
       detach();
       return;
     }
@@ -142,13 +152,16 @@ function onCtrlC(handle: BatchHandle, view: ProgressView, o: { interactive: bool
       );
       return;
     }
-    view.stop();
+    view.pause();
     rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+    // While the question is open the terminal is in raw mode: Ctrl-C reaches readline as a key, not as a signal.
+    rl.on('SIGINT', listener);
     rl.question(`\nCancel batch ${o.batchId}? [y/N] (Ctrl-C again to detach and leave it running) `, (answer) => {
       rl?.close();
       rl = undefined;
       if (/^y/i.test(answer.trim())) cancel();
       interrupts = 0;
+      view.resume();
     });
   };
   process.on('SIGINT', listener);
@@ -156,7 +169,7 @@ function onCtrlC(handle: BatchHandle, view: ProgressView, o: { interactive: bool
     detached,
     stop() {
       process.off('SIGINT', listener);
-      rl?.close();
+      closeQuestion();
     },
   };
 }

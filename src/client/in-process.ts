@@ -80,6 +80,7 @@ export async function followAndReport(
     batchId: input.batchId,
     batchDir: input.outDir,
     embedded: Boolean(session.embedded),
+    simulated: input.simulated,
   });
   return { code, detached: outcome.kind === 'detached' };
 }

@@ -8,6 +8,10 @@ export interface ProgressView {
   update(p: BatchProgress, waits?: AccountWait[]): void;
   /** The last query may predate the last results: the bar ends at the summary's counts. */
   finish(s: BatchSummary): void;
+  /** Takes the bar off the terminal (a question is asked there) until resume() draws it again with the latest. */
+  pause(): void;
+  resume(): void;
+  /** For good: later updates draw nothing. */
   stop(): void;
 }
 
@@ -44,7 +48,8 @@ export function describeProgress(p: BatchProgress, waits: AccountWait[] = []): s
 }
 
 export function createProgressView(o: { quiet: boolean; tty: boolean }): ProgressView {
-  if (o.quiet) return { update: () => undefined, finish: () => undefined, stop: () => undefined };
+  const none = () => undefined;
+  if (o.quiet) return { update: none, finish: none, pause: none, resume: none, stop: none };
   if (o.tty) {
     const bar = new cliProgress.SingleBar(
       {
@@ -57,8 +62,17 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
       cliProgress.Presets.shades_classic,
     );
     let started = false;
+    let paused = false;
+    let stopped = false;
+    let latest: [BatchProgress, AccountWait[]] | undefined;
+    const hide = () => {
+      if (started) bar.stop();
+      started = false;
+    };
     return {
       update(p, waits = []) {
+        latest = [p, waits];
+        if (paused || stopped) return;
         const flags = flagWords(p);
         const payload = {
           ...p,
@@ -73,12 +87,22 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
         } else bar.update(value, payload);
       },
       finish(s) {
+        if (paused || stopped) return;
         if (!started) bar.start(s.total, 0);
         started = true;
         bar.update(s.succeeded + s.failed + s.cancelled, { ...s, running: '0 running', budget: '', flags: '' });
       },
+      pause() {
+        hide();
+        paused = true;
+      },
+      resume() {
+        paused = false;
+        if (latest) this.update(...latest);
+      },
       stop() {
-        if (started) bar.stop();
+        hide();
+        stopped = true;
       },
     };
   }
@@ -89,7 +113,9 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
       if (line !== last) process.stderr.write(`progress: ${line}\n`);
       last = line;
     },
-    finish: () => undefined,
-    stop: () => undefined,
+    finish: none,
+    pause: none,
+    resume: none,
+    stop: none,
   };
 }

@@ -1,4 +1,4 @@
-// Which provider a run talks to: the real API when its credentials are set, else the built-in simulator.
+// Which provider a run talks to: the real API, or the built-in simulator only when asked for or nothing is set.
 // Credentials stay in this process's environment: they reach the worker's provider clients, never a workflow.
 import { hasCredentials, type ProviderClients, providersFromEnv } from '../providers';
 import { type ProviderSimulator, startSimulator } from '../providers/simulator/server';
@@ -57,28 +57,67 @@ export function workerCommandFor(taskQueue: string, simulated?: boolean, env: No
 export const missingCredentials = (kind: ProviderKind) =>
   kind === 'volcengine' ? 'VOLC_ACCESSKEY and VOLC_SECRETKEY are' : 'DASHSCOPE_API_KEY is';
 
+const ALL_CREDENTIALS = 'VOLC_ACCESSKEY and VOLC_SECRETKEY (volcengine) or DASHSCOPE_API_KEY (dashscope)';
+
+/**
+ * Who asks: `run` works the batch here, `start` leaves it to workers elsewhere (which hold the credentials), a
+ * `worker` works what its queue brings.
+ */
+export type ProviderUse = 'run' | 'start' | 'worker';
+
 export interface ProviderPlan {
   provider: ProviderKind;
   simulated: boolean;
   taskQueue: string;
+  /** `start` of a real provider whose credentials are not set here: a worker that has them must run the batch. */
+  credentialsElsewhere?: boolean;
 }
 
-/** Decides without starting anything (for `start`, which leaves the work to a worker). */
-export function planProviders(choice: string | undefined, env: NodeJS.ProcessEnv = process.env): ProviderPlan {
+/**
+ * Decides without starting anything. Only `run` without --provider and without any credentials, or a simulator
+ * asked for by name, is simulated: a real provider never silently becomes the simulator.
+ */
+export function planProviders(
+  choice: string | undefined,
+  use: ProviderUse,
+  env: NodeJS.ProcessEnv = process.env,
+): ProviderPlan {
   if (choice !== undefined && !['simulator', 'volcengine', 'dashscope'].includes(choice)) {
     throw new UsageError(`--provider: '${choice}' is not one of simulator, volcengine, dashscope`);
   }
-  const provider: ProviderKind = choice === 'dashscope' ? 'dashscope' : 'volcengine';
-  const simulated = choice === 'simulator' || !hasCredentials(provider, env);
-  return { provider, simulated, taskQueue: taskQueueFor(simulated, env) };
+  const plan = (provider: ProviderKind, simulated: boolean) => ({
+    provider,
+    simulated,
+    taskQueue: taskQueueFor(simulated, env),
+  });
+  if (choice === 'simulator') return plan('volcengine', true);
+  if (choice === 'volcengine' || choice === 'dashscope') {
+    if (hasCredentials(choice, env)) return plan(choice, false);
+    if (use === 'start') return { ...plan(choice, false), credentialsElsewhere: true };
+    throw new UsageError(
+      `--provider ${choice}: ${missingCredentials(choice)} not set; set ${choice === 'dashscope' ? 'it' : 'them'}, ` +
+        'or use --provider simulator for the built-in simulator',
+    );
+  }
+  // No --provider: the provider whose credentials are set (volcengine when both are).
+  if (hasCredentials('volcengine', env)) return plan('volcengine', false);
+  if (hasCredentials('dashscope', env)) return plan('dashscope', false);
+  if (use === 'run') return plan('volcengine', true);
+  throw new UsageError(
+    use === 'start'
+      ? `no provider credentials are set (${ALL_CREDENTIALS}): name the workers' provider with --provider ` +
+          'volcengine|dashscope (this machine needs no keys), or use --provider simulator'
+      : `no provider credentials are set: set ${ALL_CREDENTIALS}, or use --provider simulator`,
+  );
 }
 
 export async function setupProviders(
   choice: string | undefined,
+  use: Exclude<ProviderUse, 'start'>,
   endpoint?: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ProviderSetup> {
-  const plan = planProviders(choice, env);
+  const plan = planProviders(choice, use, env);
   const kind = plan.provider;
   if (!plan.simulated) {
     const withEndpoint = { ...env };
@@ -87,7 +126,6 @@ export async function setupProviders(
     return { provider: kind, providers: providersFromEnv(withEndpoint), taskQueue: plan.taskQueue };
   }
   const simulator = await startSimulator({ latencyMs: { dist: 'uniform', min: 1000, max: 3000 } });
-  const missing = missingCredentials(kind);
   return {
     provider: kind,
     providers: providersFromEnv(simulator.env()),
@@ -96,7 +134,8 @@ export async function setupProviders(
     note:
       choice === 'simulator'
         ? `using the built-in provider simulator (${kind} wire format) at ${simulator.url}`
-        : `${missing} not set: using the built-in provider simulator (${kind} wire format) at ${simulator.url}`,
+        : `no provider credentials are set (${ALL_CREDENTIALS}): using the built-in provider simulator ` +
+          `(${kind} wire format) at ${simulator.url}; the images are simulated`,
   };
 }
 
@@ -116,11 +155,10 @@ export async function setupForBatch(
       `batch ${batch.batchId} runs on task queue '${batch.taskQueue}' (${batch.provider}), not the simulator's`,
     );
   const choice = simulated ? 'simulator' : (flags.provider ?? batch.provider);
-  const plan = planProviders(choice, env);
-  if (plan.simulated && !simulated)
+  if (choice !== 'simulator' && !hasCredentials(choice as ProviderKind, env))
     throw new UsageError(
-      `${missingCredentials(plan.provider)} not set here, and batch ${batch.batchId} uses ${plan.provider}: ` +
+      `${missingCredentials(choice as ProviderKind)} not set here, and batch ${batch.batchId} uses ${choice}: ` +
         'set them to work it in this process (nothing falls back to the simulator)',
     );
-  return { ...(await setupProviders(choice, flags.endpoint, env)), taskQueue: batch.taskQueue };
+  return { ...(await setupProviders(choice, 'run', flags.endpoint, env)), taskQueue: batch.taskQueue };
 }

@@ -35,6 +35,8 @@ export interface BatchDocument {
   stopped?: string;
   /** The batch's submission budget while it is open, if it has one. */
   budget?: SubmissionBudget;
+  /** The provider simulator made its images (absent for a real provider). */
+  simulated?: true;
 }
 
 /** `status`'s and `watch`'s document: BatchDocument and what the workflow says beyond it. */
@@ -89,11 +91,18 @@ const base = (batchId: string, status: string, counts: Counts | null, manifest: 
 });
 
 /** `run`'s document: the batch's items as its manifest records them (counts from the summary without one). */
-export function runDocument(batchId: string, outcome: BatchOutcome, batchDir: string, manifest?: Manifest) {
+export function runDocument(
+  batchId: string,
+  outcome: BatchOutcome,
+  batchDir: string,
+  manifest?: Manifest,
+  simulated?: boolean,
+) {
   const summary = outcome.kind === 'finished' ? countsOf(outcome.summary) : null;
   const counts = manifest ? manifestCounts(manifest) : summary;
   return {
     ...base(batchId, statusOf(outcome), counts, manifest ? batchFolder(batchDir).manifest : null),
+    ...(simulated || manifest?.simulated ? { simulated: true as const } : {}),
     ...(outcome.kind === 'stopped' ? openFields(outcome.progress) : {}),
     items: (manifest?.items ?? []).map((e) => ({
       id: e.id,
@@ -148,10 +157,10 @@ export function workflowDocument(
  */
 export function reportRun(
   outcome: BatchOutcome,
-  o: { json: boolean; batchId: string; batchDir: string; embedded: boolean },
+  o: { json: boolean; batchId: string; batchDir: string; embedded: boolean; simulated?: boolean },
 ) {
   if (outcome.kind === 'detached') return reportDetached(o);
-  const doc = runDocument(o.batchId, outcome, o.batchDir, readManifest(o.batchDir));
+  const doc = runDocument(o.batchId, outcome, o.batchDir, readManifest(o.batchDir), o.simulated);
   // The items a stopped batch has not run are counted in its headline, not listed.
   const problems = doc.items.filter((i) => i.status !== 'succeeded' && i.status !== 'queued');
   print(doc, o.json, problems, outcome.kind === 'closed' ? outcome.reason : undefined);
@@ -191,6 +200,7 @@ function print(doc: BatchDocument, json: boolean, problems: Problem[], reason?: 
     );
   else console.log(`Batch ${doc.batchId} ${doc.status}${reason ? `: ${reason}` : ''}.`);
   for (const p of problems.slice(0, 20)) console.log(`  ${p.id}: ${p.status}${p.error ? `: ${p.error}` : ''}`);
+  if (doc.simulated) console.log('Simulated: the images come from the provider simulator, not a real provider.');
   if (doc.manifest) console.log(`Images and manifest: ${doc.manifest}`);
 }
 

@@ -20,6 +20,8 @@ export interface Manifest {
   /** Why the batch stopped with items not run (its budget is spent); absent once it has ended. */
   stopped?: string;
   retryOf?: string;
+  /** The provider simulator made the images, not a real provider. */
+  simulated?: boolean;
   writtenAt: string;
   counts: Record<string, number>;
   items: ManifestEntry[];
@@ -44,6 +46,7 @@ export function buildManifest(o: {
   /** The batch stopped, open, with items not run (why, in words); they are listed as queued. */
   stopped?: string;
   provider: ProviderKind;
+  simulated?: boolean;
   now: Date;
 }): Manifest {
   const counts: Record<string, number> = { succeeded: 0, failed: 0, cancelled: 0, skipped: 0 };
@@ -64,7 +67,15 @@ export function buildManifest(o: {
     const { itemId: _i, at: _a, seq: _s, file, ...rest } = r;
     return { id, ...rest, file: file ? path.relative(o.dir, file) : null };
   });
-  return { batchId: o.batchId, retryOf: o.retryOf, stopped: o.stopped, writtenAt: o.now.toISOString(), counts, items };
+  return {
+    batchId: o.batchId,
+    retryOf: o.retryOf,
+    ...(o.simulated ? { simulated: true } : {}),
+    stopped: o.stopped,
+    writtenAt: o.now.toISOString(),
+    counts,
+    items,
+  };
 }
 
 /** Written whole (tmp file, then rename), never through a link. Returns the manifest's path. */

@@ -23,6 +23,8 @@ export interface BatchInput {
   continueAsNewAfterEvents?: number;
   /** How often a run looks for children an earlier run started that closed without reporting (default 5 min). */
   childCheckIntervalMs?: number;
+  /** The provider simulator makes its images (asked for, or `run` with no credentials set): manifest and summary say so. */
+  simulated?: boolean;
   /** Provider submissions the batch may make at most (accepted tasks, resubmissions included); none: no cap. */
   maxSubmissions?: number;
   /** Carried across continue-as-new. */

@@ -39,7 +39,7 @@ export class BatchResults {
   }
 
   private manifestInput(cancelled: boolean) {
-    const { outDir, batchId, items, retryOf, provider } = this.input;
-    return { outDir, batchId, items, retryOf, cancelled, provider };
+    const { outDir, batchId, items, retryOf, provider, simulated } = this.input;
+    return { outDir, batchId, items, retryOf, cancelled, provider, simulated };
   }
 }

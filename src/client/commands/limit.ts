@@ -3,13 +3,14 @@
 // this machine's credentials, endpoint and task queue name.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { accountOf } from '../../providers/account';
+import { hasCredentials } from '../../providers';
 import { type AccountRef, type AccountState, accountStateQuery, setLimitUpdate } from '../../shared/accounts';
 import { PROVIDER_KINDS } from '../../shared/types';
 import type { accountWorkflow } from '../../workflows/account';
 import { type AccountEntry, accountEntry, listAccounts } from '../account-lookup';
 import { sendUpdate } from '../control-request';
 import { EXIT, UsageError } from '../exit-codes';
-import { missingCredentials, planProviders, setupProviders, workerCommandFor } from '../provider-setup';
+import { missingCredentials, setupProviders, workerCommandFor } from '../provider-setup';
 import { type Session, withSession } from '../session';
 import { argSetting } from '../settings';
 import { type Answerer, answerTimeoutMs, askWorker, hasPollers, requireWorker } from '../worker-answer';
@@ -53,9 +54,9 @@ async function accountHere(provider: string, flags: LimitFlags): Promise<Here> {
     );
   const kind = PROVIDER_KINDS.find((k) => k === provider);
   if (!kind) throw new UsageError(`PROVIDER: '${provider}' is not one of ${PROVIDER_KINDS.join(', ')}`);
-  if (planProviders(kind).simulated)
+  if (!hasCredentials(kind))
     throw new UsageError(`${missingCredentials(kind)} not set: the credentials name the account whose limit this sets`);
-  const setup = await setupProviders(kind, flags.endpoint);
+  const setup = await setupProviders(kind, 'worker', flags.endpoint);
   const taskQueue = flags.taskQueue ?? setup.taskQueue;
   const account = accountOf(kind, setup.providers, taskQueue);
   return { account, taskQueue, name: `account ${account.label}` };

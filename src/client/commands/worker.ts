@@ -16,7 +16,7 @@ export interface WorkerFlags {
 
 export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const accountLimits = resolveAccountLimits(flags);
-  const setup = { ...(await setupProviders(flags.provider, flags.endpoint)), accountLimits };
+  const setup = { ...(await setupProviders(flags.provider, 'worker', flags.endpoint)), accountLimits };
   if (flags.taskQueue) setup.taskQueue = flags.taskQueue;
   const session = await openSession({ allowEmbedded: true, db: flags.db });
   try {
