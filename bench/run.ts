@@ -250,8 +250,9 @@ async function main() {
   );
   const suffix = `${accountsOnly ? '-accounts' : ''}${quick ? '-quick' : ''}`;
   saveResults(new Date().toISOString(), suffix, raw, `latest${suffix}.md`, table);
-  // The README's table is the full run's.
+  // The README's main table is the full run's; the accounts case alone (full size) has a table of its own there.
   if (!suffix) putInReadme('bench', table);
+  else if (suffix === '-accounts') putInReadme('bench-accounts', table);
   console.log(table);
 }
 
