@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick | --accounts | --scale N]`: imagebatch against a p-limit baseline on the simulator and a
 // real dev server. Writes bench/results/<stamp>.json and bench/results/latest.md, and puts the table into README.md.
-// `--accounts` runs only the case of two batches on one account (with --quick, its small version) and leaves the
-// README alone.
+// `--accounts` runs only the case of two batches on one account (with --quick, its small version); at full size it puts
+// its own table into the README.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
