@@ -45,15 +45,20 @@ export interface AccountInput {
 export async function accountWorkflow(input: AccountInput): Promise<void> {
   const limiter = new AccountLimiter(input.account, input.carry, input.setLimit);
 
+  // Grant signals on their way. The server drops a signal whose sender has closed, so a run continues-as-new only
+  // once every grant it sent has arrived (a grant sent in the last task of a run was lost, and its image waited).
+  let sending = 0;
   const grant = () => {
     for (const r of limiter.grants()) {
+      sending++;
       getExternalWorkflowHandle(r.holder)
         .signal(slotGrantedSignal, { token: r.token })
         // The holder is gone (closed before its turn): its slot comes back at once.
         .catch(() => {
           limiter.forget([r.holder]);
           grant();
-        });
+        })
+        .finally(() => sending--);
     }
   };
 
@@ -95,7 +100,7 @@ export async function accountWorkflow(input: AccountInput): Promise<void> {
       if (limiter.forget(closed)) grant();
     }
     if (shouldContinueAsNew()) {
-      await condition(allHandlersFinished);
+      await condition(() => allHandlersFinished() && sending === 0);
       await continueAsNew<typeof accountWorkflow>({ ...input, setLimit: undefined, carry: limiter.carry() });
     }
   }
