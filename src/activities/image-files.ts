@@ -4,6 +4,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
+import { type EmbeddedMetadata, sidecarPath, sidecarText } from '../output/image-metadata';
+import { PngError } from '../output/png-chunks';
+import { embedPngMetadata } from '../output/png-metadata';
 import type { OutputTarget, StoredImage } from '../shared/types';
 
 export const DEFAULT_MAX_IMAGE_BYTES = 30 * 1024 * 1024;
@@ -83,11 +86,16 @@ export async function findExistingImage(t: OutputTarget): Promise<StoredImage | 
   return undefined;
 }
 
-/** Writes bytes to the item's final path atomically after checking them. */
+/**
+ * Writes bytes to the item's final path atomically after checking them. With `meta`, the image carries how it was
+ * made: a PNG gets its text chunks (the bytes written and hashed are those final bytes); a JPEG or WebP gets a
+ * sidecar `<file>.json`, renamed into place before the image, so a stored image always has its metadata.
+ */
 export async function storeImage(
   t: OutputTarget,
   data: Buffer,
   maxBytes = DEFAULT_MAX_IMAGE_BYTES,
+  meta?: EmbeddedMetadata,
 ): Promise<StoredImage> {
   if (data.length > maxBytes) throw new ImageRejected(`image is ${data.length} bytes, over the ${maxBytes}-byte limit`);
   const kind = sniffImage(data.subarray(0, 16));
@@ -97,20 +105,46 @@ export async function storeImage(
     );
   if (!isComplete(kind.mime, data.subarray(-16)))
     throw new ImageRejected(`truncated ${kind.mime} (${data.length} bytes)`);
+  const final = meta && kind.mime === 'image/png' ? withChunks(data, meta) : data;
   const file = path.join(t.outDir, storedName(t, kind.ext));
   await fs.promises.mkdir(t.outDir, { recursive: true });
+  const sidecar = meta && kind.mime !== 'image/png' ? { file: sidecarPath(file), text: sidecarText(meta) } : undefined;
   // One tmp name per item: a retry after a crash replaces the same tmp file rather than leaving another. It is
   // removed and created afresh ('wx': O_EXCL), so a symlink put there is never followed.
   const tmp = `${file}.tmp`;
   try {
     await fs.promises.rm(tmp, { force: true });
-    await fs.promises.writeFile(tmp, data, { flag: 'wx' });
+    await fs.promises.writeFile(tmp, final, { flag: 'wx' });
+    if (sidecar) await writeWhole(sidecar.file, sidecar.text);
     await fs.promises.rename(tmp, file);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true });
     throw err;
   }
-  return { file, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), mime: kind.mime };
+  return { file, bytes: final.length, sha256: createHash('sha256').update(final).digest('hex'), mime: kind.mime };
+}
+
+function withChunks(png: Buffer, meta: EmbeddedMetadata): Buffer {
+  try {
+    return embedPngMetadata(png, meta);
+  } catch (err) {
+    // Ends with IEND yet its chunks do not add up: a corrupt download, treated as any other bad image.
+    if (err instanceof PngError) throw new ImageRejected(err.message);
+    throw err;
+  }
+}
+
+/** A small file written as the image is: a fresh tmp file, then a rename. */
+async function writeWhole(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  try {
+    await fs.promises.rm(tmp, { force: true });
+    await fs.promises.writeFile(tmp, text, { flag: 'wx' });
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** Downloads an image into memory, bounded by maxBytes, following at most 3 http(s) redirects. */
