@@ -1,5 +1,6 @@
-// The layout of one batch's output folder, `<out>/<batchId>/`: its images and manifest.json at the top, and the
-// batch's own files under `.imagebatch/`. Every other module asks here for a path; none builds one itself.
+// The layout of one batch's output folder, `<out>/<batchId>/`: its images, manifest.json and index.html (the
+// gallery) at the top, and the batch's own files under `.imagebatch/`. Every other module asks here for a path;
+// none builds one itself.
 import path from 'node:path';
 
 export interface BatchFolder {
@@ -12,6 +13,8 @@ export interface BatchFolder {
   /** One line per reported item result, appended as the batch runs; the manifest is built from it. */
   resultsLog: string;
   manifest: string;
+  /** The gallery page, built from the manifest. */
+  gallery: string;
   /** The submitted-task journal: one entry per item whose provider task is not yet collected. */
   tasksDir: string;
   taskEntry(itemId: string): string;
@@ -26,13 +29,18 @@ export function batchFolder(dir: string): BatchFolder {
     itemsCopy: path.join(stateDir, 'items.jsonl'),
     resultsLog: path.join(stateDir, 'results.jsonl'),
     manifest: path.join(dir, 'manifest.json'),
+    gallery: path.join(dir, 'index.html'),
     tasksDir,
     // Item ids are validated as safe file names before a batch starts.
     taskEntry: (itemId) => path.join(tasksDir, `${itemId}.json`),
   };
 }
 
-/** Files of the folder that are not images: the manifest and the state folder. */
+/** Files of the folder that are not images: the manifest, the gallery and the state folder. */
 export function isBatchFile(relativePath: string): boolean {
-  return relativePath === 'manifest.json' || relativePath.split(path.sep)[0] === '.imagebatch';
+  return (
+    relativePath === 'manifest.json' ||
+    relativePath === 'index.html' ||
+    relativePath.split(path.sep)[0] === '.imagebatch'
+  );
 }
