@@ -3,11 +3,21 @@
 
 export class Problems {
   private readonly found: { line: number; text: string }[] = [];
-  constructor(private readonly file: string) {}
+  /** `item`: a manifest read as items, whose entries have places, not lines (`manifest.json item 3: ...`). */
+  constructor(
+    private readonly file: string,
+    readonly unit: 'line' | 'item' = 'line',
+  ) {}
+
+  /** How a message names a place: `line 3`, or `item 3` in a manifest. */
+  where(line: number): string {
+    return `${this.unit} ${line}`;
+  }
 
   /** A problem of the file (no line) or of one line. */
   add(line: number | undefined, message: string): void {
-    const text = line === undefined ? `${this.file}: ${message}` : `${this.file}:${line}: ${message}`;
+    const at = this.unit === 'item' ? ` item ${line}` : `:${line}`;
+    const text = line === undefined ? `${this.file}: ${message}` : `${this.file}${at}: ${message}`;
     this.found.push({ line: line ?? 0, text });
   }
 
