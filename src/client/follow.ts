@@ -6,6 +6,7 @@ import { cancelUpdate, progressQuery } from '../shared/messages';
 import { accountWatch } from './account-waits';
 import type { BatchHandle } from './batch-lookup';
 import { type BatchOutcome, isStopped, outcomeOf } from './batch-outcome';
+import { splitWatch } from './image-states';
 import { createProgressView, type ProgressView } from './progress';
 
 const POLL_MS = 500;
@@ -87,6 +88,7 @@ function pollProgress(
   // One per query: a signal keeps a listener for each call made under it.
   let abort = new AbortController();
   const accounts = accountWatch(handle.client, batchId);
+  const split = splitWatch(handle.client, batchId);
   const poll = async () => {
     if (stopped) return;
     try {
@@ -96,7 +98,8 @@ function pollProgress(
       const p = await query;
       link(true);
       accounts.refresh(p);
-      view.update(p, accounts.latest());
+      split.refresh(p);
+      view.update(p, accounts.latest(), split.latest());
       if (isStopped(p)) onStopped(p);
     } catch (err) {
       // No worker answered yet, or the run is between continue-as-new runs: try again shortly.
@@ -111,7 +114,7 @@ function pollProgress(
       clearTimeout(timer);
       abort.abort();
       await Promise.race([
-        Promise.all([inflight, accounts.settled()]),
+        Promise.all([inflight, accounts.settled(), split.settled()]),
         new Promise((r) => setTimeout(r, 10_000).unref()),
       ]);
     },

@@ -1,11 +1,16 @@
 // Progress while a batch runs: a bar on a terminal (stderr, so stdout stays clean), plain lines otherwise.
 import cliProgress from 'cli-progress';
+import { etaWords } from '../shared/batch-eta';
 import type { BatchProgress, BatchSummary } from '../shared/batch-types';
 import type { AccountWait } from './account-waits';
+import { type RunningSplit, stateCounts } from './image-states';
 
 export interface ProgressView {
-  /** `waits`: the batch's images waiting for a slot of each provider account, when known. */
-  update(p: BatchProgress, waits?: AccountWait[]): void;
+  /**
+   * `waits`: the batch's images waiting for a slot of each provider account, when known; `split`: how its running
+   * images split between waiting and generating, when known.
+   */
+  update(p: BatchProgress, waits?: AccountWait[], split?: RunningSplit): void;
   /** The last query may predate the last results: the bar ends at the summary's counts. */
   finish(s: BatchSummary): void;
   /** Takes the bar off the terminal (a question is asked there) until resume() draws it again with the latest. */
@@ -19,7 +24,12 @@ export interface ProgressView {
  * "2 running, 3 waiting for a slot of volcengine at …": images with a slot run, the others wait for one. The waits
  * are a few seconds older than the progress: never more than are running.
  */
-function runningWords(p: BatchProgress, waits: AccountWait[]): string {
+function runningWords(p: BatchProgress, waits: AccountWait[], split?: RunningSplit): string {
+  // No account answered (yet): what visibility counted waiting, without naming the account.
+  if (split && !waits.some((w) => w.waitingForThisBatch)) {
+    const s = stateCounts(p, split);
+    return `${p.running - s.waiting} running${s.waiting ? `, ${s.waiting} waiting for a slot` : ''}`;
+  }
   let left = p.running;
   const waiting = waits.map((w) => {
     const n = Math.min(left, w.waitingForThisBatch ?? 0);
@@ -27,6 +37,19 @@ function runningWords(p: BatchProgress, waits: AccountWait[]): string {
     return n ? `, ${n} waiting for a slot of ${w.label}` : '';
   });
   return `${left} running${waiting.join('')}`;
+}
+
+/** " · 2 generating": what the running images do, when visibility has said. */
+function splitWords(p: BatchProgress, split?: RunningSplit): string {
+  if (!split || !p.running) return '';
+  const s = stateCounts(p, split);
+  return ` · ${s.generating} generating`;
+}
+
+/** " · 12.5/min, ETA 4 min" once the batch has a rate (see batch-eta.ts). */
+function rateWords(p: BatchProgress): string {
+  if (p.ratePerMinute === undefined) return '';
+  return ` · ${p.ratePerMinute}/min${p.eta ? `, ${etaWords(p.eta, Date.now())}` : ''}`;
 }
 
 const budgetWords = (p: BatchProgress) => (p.budget ? `, budget ${p.budget.used}/${p.budget.max}` : '');
@@ -38,12 +61,13 @@ function flagWords(p: BatchProgress): string {
   return [paused, spent, p.cancelRequested ? 'cancelling' : ''].filter(Boolean).join(', ');
 }
 
-export function describeProgress(p: BatchProgress, waits: AccountWait[] = []): string {
+export function describeProgress(p: BatchProgress, waits: AccountWait[] = [], split?: RunningSplit): string {
   const done = p.succeeded + p.failed + p.cancelled;
   const flags = flagWords(p);
   return (
     `${done}/${p.total} done (ok ${p.succeeded}${p.skipped ? `, ${p.skipped} skipped` : ''}, failed ${p.failed}, cancelled ${p.cancelled}), ` +
-    `${runningWords(p, waits)}, ${p.queued} queued, concurrency ${p.concurrency}${budgetWords(p)}${flags ? ` [${flags}]` : ''}`
+    `${runningWords(p, waits, split)}, ${p.queued} queued, concurrency ${p.concurrency}${budgetWords(p)}${flags ? ` [${flags}]` : ''}` +
+    `${splitWords(p, split)}${rateWords(p)}`
   );
 }
 
@@ -55,7 +79,7 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
       {
         stream: process.stderr,
         format:
-          ' {bar} {percentage}% | {value}/{total} | ok {succeeded} failed {failed} cancelled {cancelled} | {running}{budget} {flags}',
+          ' {bar} {percentage}% | {value}/{total} | ok {succeeded} failed {failed} cancelled {cancelled} | {running}{budget} {flags}{rate}',
         hideCursor: true,
         clearOnComplete: false,
       },
@@ -64,19 +88,20 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
     let started = false;
     let paused = false;
     let stopped = false;
-    let latest: [BatchProgress, AccountWait[]] | undefined;
+    let latest: [BatchProgress, AccountWait[], RunningSplit | undefined] | undefined;
     const hide = () => {
       if (started) bar.stop();
       started = false;
     };
     return {
-      update(p, waits = []) {
-        latest = [p, waits];
+      update(p, waits = [], split) {
+        latest = [p, waits, split];
         if (paused || stopped) return;
         const flags = flagWords(p);
         const payload = {
           ...p,
-          running: runningWords(p, waits),
+          running: runningWords(p, waits, split) + splitWords(p, split),
+          rate: rateWords(p),
           budget: budgetWords(p),
           flags: flags ? `[${flags}]` : '',
         };
@@ -90,7 +115,13 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
         if (paused || stopped) return;
         if (!started) bar.start(s.total, 0);
         started = true;
-        bar.update(s.succeeded + s.failed + s.cancelled, { ...s, running: '0 running', budget: '', flags: '' });
+        bar.update(s.succeeded + s.failed + s.cancelled, {
+          ...s,
+          running: '0 running',
+          budget: '',
+          flags: '',
+          rate: '',
+        });
       },
       pause() {
         hide();
@@ -108,10 +139,12 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
   }
   let last = '';
   return {
-    update(p, waits) {
-      const line = describeProgress(p, waits);
-      if (line !== last) process.stderr.write(`progress: ${line}\n`);
-      last = line;
+    update(p, waits, split) {
+      const line = describeProgress(p, waits, split);
+      // A new line when something changed, not each time the ETA ticks.
+      const key = line.slice(0, line.length - rateWords(p).length);
+      if (key !== last) process.stderr.write(`progress: ${line}\n`);
+      last = key;
     },
     finish: none,
     pause: none,

@@ -5,8 +5,10 @@
 import path from 'node:path';
 import { batchFolder } from '../output/batch-folder';
 import { type Manifest, readManifest } from '../output/manifest';
-import type { BatchProgress, FailureNote, SubmissionBudget } from '../shared/batch-types';
+import type { BatchProgress, FailureNote, HookOutcome, SubmissionBudget } from '../shared/batch-types';
+import { outcomeHead, outcomeWords } from '../shared/batch-words';
 import type { AccountWait } from './account-waits';
+import { type RunningSplit, type StateCounts, stateCounts } from './image-states';
 import { type BatchOutcome, statusOf } from './batch-outcome';
 import { batchWorkflowId } from './batch-start';
 import { exitCodeFor } from './exit-codes';
@@ -37,6 +39,12 @@ export interface BatchDocument {
   budget?: SubmissionBudget;
   /** The provider simulator made its images (absent for a real provider). */
   simulated?: true;
+  /** An ended batch in words, never cleaner than it was: "completed with 2 failed: 8 of 10 succeeded". */
+  outcome?: string;
+  /** The items per state (queued, waiting for a slot, generating (fetching the image included), succeeded, failed, cancelled). */
+  states?: StateCounts;
+  /** How the completion hooks ended (a batch with any). */
+  hooks?: HookOutcome[];
 }
 
 /** `status`'s and `watch`'s document: BatchDocument and what the workflow says beyond it. */
@@ -54,8 +62,18 @@ export interface WorkflowDocument extends BatchDocument {
 /** The state of a batch as its workflow tells it: how it ended, or its progress while it runs. */
 export type WorkflowState = BatchOutcome | { kind: 'running'; progress: BatchProgress };
 
-/** What an open batch's document says beyond its counts: why it stopped, its budget. */
-const openFields = (p: BatchProgress) => ({ stopped: p.stopped, budget: p.budget });
+/** What an open batch's document says beyond its counts: why it stopped, its budget, its items per state. */
+const openFields = (p: BatchProgress, split?: RunningSplit) => ({
+  stopped: p.stopped,
+  budget: p.budget,
+  states: stateCounts(p, split),
+});
+
+/** An ended batch: its outcome in words and its items per state (nothing runs any more). */
+const endFields = (status: string, c: Counts) => ({
+  outcome: outcomeWords(status, c),
+  states: stateCounts({ ...c, queued: Math.max(0, c.total - c.succeeded - c.failed - c.cancelled), running: 0 }),
+});
 
 interface Problem {
   id: string;
@@ -104,6 +122,8 @@ export function runDocument(
     ...base(batchId, statusOf(outcome), counts, manifest ? batchFolder(batchDir).manifest : null),
     ...(simulated || manifest?.simulated ? { simulated: true as const } : {}),
     ...(outcome.kind === 'stopped' ? openFields(outcome.progress) : {}),
+    ...(outcome.kind === 'finished' && counts ? endFields(outcome.summary.status, counts) : {}),
+    ...(outcome.kind === 'finished' && outcome.summary.hooks ? { hooks: outcome.summary.hooks } : {}),
     items: (manifest?.items ?? []).map((e) => ({
       id: e.id,
       status: e.status,
@@ -127,12 +147,13 @@ export function workflowDocument(
   state: WorkflowState,
   manifest?: string,
   accounts?: AccountWait[],
+  split?: RunningSplit,
 ): WorkflowDocument {
   if (state.kind === 'running' || state.kind === 'stopped') {
     const p = state.progress;
     return {
       ...base(batchId, state.kind, countsOf(p), manifest ?? null),
-      ...openFields(p),
+      ...openFields(p, split),
       failures: p.recentFailures,
       progress: p,
       accounts,
@@ -142,6 +163,8 @@ export function workflowDocument(
     const s = state.summary;
     return {
       ...base(batchId, s.status, countsOf(s), s.manifest),
+      ...endFields(s.status, countsOf(s)),
+      ...(s.hooks ? { hooks: s.hooks } : {}),
       outDir: s.outDir ?? null,
       failures: s.failures ?? [],
     };
@@ -170,12 +193,19 @@ export function reportRun(
 /** Prints a batch as its workflow tells it (status, watch); returns the exit code. */
 export function reportWorkflow(
   state: WorkflowState,
-  o: { json: boolean; batchId: string; embedded: boolean; manifest?: string; accounts?: AccountWait[] },
+  o: {
+    json: boolean;
+    batchId: string;
+    embedded: boolean;
+    manifest?: string;
+    accounts?: AccountWait[];
+    split?: RunningSplit;
+  },
 ) {
   if (state.kind === 'detached') return reportDetached(o);
-  const doc = workflowDocument(o.batchId, state, o.manifest, o.accounts);
+  const doc = workflowDocument(o.batchId, state, o.manifest, o.accounts, o.split);
   if (state.kind === 'running' && !o.json)
-    console.log(`Batch ${o.batchId} running: ${describeProgress(state.progress, o.accounts)}`);
+    console.log(`Batch ${o.batchId} running: ${describeProgress(state.progress, o.accounts, o.split)}`);
   else
     print(
       doc,
@@ -195,11 +225,14 @@ function print(doc: BatchDocument, json: boolean, problems: Problem[], reason?: 
   if (doc.status === 'stopped' && c) console.log(stoppedHeadline(doc, c));
   else if (c)
     console.log(
-      `Batch ${doc.batchId} ${doc.status}: ${c.succeeded} succeeded${c.skipped ? ` (${c.skipped} already there)` : ''}, ` +
+      // "completed with 1 failed: ...": a batch with failures never reads like a clean success.
+      `Batch ${doc.batchId} ${outcomeHead(doc.status, c)}: ${c.succeeded} succeeded${c.skipped ? ` (${c.skipped} already there)` : ''}, ` +
         `${c.failed} failed, ${c.cancelled} cancelled.`,
     );
   else console.log(`Batch ${doc.batchId} ${doc.status}${reason ? `: ${reason}` : ''}.`);
   for (const p of problems.slice(0, 20)) console.log(`  ${p.id}: ${p.status}${p.error ? `: ${p.error}` : ''}`);
+  for (const h of doc.hooks ?? [])
+    if (!h.ok) console.log(`Completion hook (${h.kind}) failed: ${h.error ?? 'unknown'}`);
   if (doc.simulated) console.log('Simulated: the images come from the provider simulator, not a real provider.');
   if (doc.manifest) console.log(`Images and manifest: ${doc.manifest}`);
 }

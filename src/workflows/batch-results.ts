@@ -1,7 +1,8 @@
 // What a batch writes to its folder: item results in groups (the results log), and the manifest when it ends or
-// stops at its budget. The activities do the writing; this decides when.
-import type { BatchInput } from '../shared/batch-types';
+// stops at its budget, then the completion hooks. The activities do the writing; this decides when.
+import type { BatchInput, BatchSummary } from '../shared/batch-types';
 import { batchActivities } from './batch-activities';
+import { runCompletionHooks } from './batch-hooks';
 import type { BatchLedger } from './batch-ledger';
 
 export class BatchResults {
@@ -32,14 +33,18 @@ export class BatchResults {
     if (!stopped) this.stopNoted = false;
   }
 
-  /** The last results and the manifest; returns the manifest's path. */
-  async finish(): Promise<string> {
+  /** The last results, the manifest, then the completion hooks (they are told where the manifest is); the summary. */
+  async finish(): Promise<BatchSummary> {
     await this.flush();
-    return batchActivities.writeManifest(this.manifestInput(this.ledger.cancelRequested));
+    const manifest = await batchActivities.writeManifest(this.manifestInput(this.ledger.cancelRequested));
+    const summary = this.ledger.summary(manifest);
+    const hooks = await runCompletionHooks(this.input, summary);
+    return hooks ? { ...summary, hooks } : summary;
   }
 
   private manifestInput(cancelled: boolean) {
     const { outDir, batchId, items, retryOf, provider, simulated } = this.input;
-    return { outDir, batchId, items, retryOf, cancelled, provider, simulated };
+    // The gallery shows when the batch started and how long it took.
+    return { outDir, batchId, items, retryOf, cancelled, provider, simulated, startedAt: this.ledger.startedAt };
   }
 }

@@ -4,6 +4,9 @@
 import type { BatchInput, BatchProgress, BatchState, BatchSummary, ResultRecord } from '../shared/batch-types';
 import { ErrorType } from '../shared/errors';
 import type { ImageItem, ImageResult } from '../shared/types';
+import { providerOrder } from '../shared/providers';
+import { estimate, markFinished } from '../shared/batch-eta';
+import { outcomeWords } from '../shared/batch-words';
 import { BatchBudget } from './batch-budget';
 import { initialState } from './batch-state';
 
@@ -51,6 +54,11 @@ export class BatchWindow {
   get concurrency(): number {
     return this.s.concurrency;
   }
+  /** When the batch's first run started (ISO time). */
+  get startedAt(): string {
+    return this.s.startedAt;
+  }
+
   get cancelRequested(): boolean {
     return this.s.cancelRequested;
   }
@@ -108,7 +116,7 @@ export class BatchWindow {
       this.record({
         itemId: item.id,
         status: 'cancelled',
-        provider: item.provider ?? this.input.provider,
+        provider: providerOrder(item.provider, this.input)[0],
         attempts: 0,
         prompts: [item.prompt],
         error: 'cancelled before it started',
@@ -141,6 +149,8 @@ export class BatchWindow {
       return;
     }
     this.s.counts[r.status]++;
+    // The rate behind the ETA counts work done: an output found already there took no time.
+    if (!r.skipped) this.s.rate = markFinished(this.s.rate, Date.now());
     if (r.skipped) this.s.counts.skipped++;
     if (r.errorType === LOCAL_STORAGE && !this.s.cancelRequested) {
       // Every image after it would fail the same way, each after a paid task: stop starting them.
@@ -185,10 +195,14 @@ export class BatchWindow {
   progress(): BatchProgress {
     const running = this.inFlightCount;
     const { succeeded, failed, cancelled } = this.s.counts;
+    const queued = Math.max(0, this.total - succeeded - failed - cancelled - running);
+    // A paused or stopped batch starts nothing: its ETA would be a promise it does not keep.
+    const rate = estimate(this.s.rate, queued + running, Date.now());
+    if (this.s.paused || this.stopped() || this.s.cancelRequested) delete rate.eta;
     return {
       batchId: this.input.batchId,
       total: this.total,
-      queued: Math.max(0, this.total - succeeded - failed - cancelled - running),
+      queued,
       running,
       ...this.s.counts,
       inFlight: Object.keys(this.s.inFlight),
@@ -202,6 +216,7 @@ export class BatchWindow {
       runs: this.s.runs,
       budget: this.budget.describe(),
       stopped: this.stopped(),
+      ...rate,
     };
   }
 
@@ -214,17 +229,20 @@ export class BatchWindow {
   summary(manifest: string): BatchSummary {
     const { succeeded, failed, skipped } = this.s.counts;
     const neverStarted = this.s.cancelRequested ? this.total - this.s.cursor + this.s.requeued.length : 0;
+    const cancelled = this.s.counts.cancelled + neverStarted;
+    const status = this.s.cancelRequested ? 'cancelled' : 'completed';
     return {
       batchId: this.input.batchId,
       total: this.total,
       succeeded,
       failed,
-      cancelled: this.s.counts.cancelled + neverStarted,
+      cancelled,
       skipped,
       manifest,
       outDir: this.input.outDir,
-      status: this.s.cancelRequested ? 'cancelled' : 'completed',
+      status,
       failures: this.s.recentFailures,
+      outcome: outcomeWords(status, { total: this.total, succeeded, failed, cancelled }),
     };
   }
 }

@@ -10,6 +10,7 @@ import {
   continueAsNew,
   isCancellation,
   patched,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -32,6 +33,7 @@ import {
   setConcurrencyUpdate,
 } from '../shared/messages';
 import { ImageBatchId } from '../shared/search-attributes';
+import { progressDetails } from '../shared/batch-words';
 import { BatchItems } from './batch-items';
 import { BatchLedger, type ControlMode, ControlRefused, type Positions } from './batch-ledger';
 import { BatchResults } from './batch-results';
@@ -71,6 +73,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   try {
     for (;;) {
       const seen = ledger.changes;
+      // The Web UI's details (no command: replay is unaffected): "12/100 done · 3 failed · ETA 4 min".
+      setCurrentDetails(progressDetails(ledger.progress(), Date.now()));
       const room = ledger.room(START_BURST);
       if (room > 0) {
         const next = await ledger.takeNext(room, items);
@@ -102,9 +106,10 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     });
   }
 
-  const manifest = await CancellationScope.nonCancellable(() => results.finish());
+  const summary = await CancellationScope.nonCancellable(() => results.finish());
+  setCurrentDetails(summary.outcome ?? summary.status);
   if (cancelled) throw cancelled;
-  return ledger.summary(manifest);
+  return summary;
 }
 
 /**

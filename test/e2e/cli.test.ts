@@ -129,7 +129,9 @@ describe('imagebatch run', () => {
     fs.rmSync(path.join(dir, 'out', id), { recursive: true });
     const status = await runCli(['status', id], { env: simEnv() });
     expect(status.code).toBe(1);
-    expect(status.stdout).toMatch(new RegExp(`Batch ${id} completed: 1 succeeded, 1 failed, 0 cancelled`));
+    expect(status.stdout).toMatch(
+      new RegExp(`Batch ${id} completed with 1 failed: 1 succeeded, 1 failed, 0 cancelled`),
+    );
     expect(status.stdout).toMatch(/bad: failed: moderation rejected the prompt/);
   });
 

@@ -6,6 +6,7 @@ import { batchInputOf, findBatch, type FoundBatch } from '../batch-lookup';
 import { isStopped, outcomeOf } from '../batch-outcome';
 import { EXIT } from '../exit-codes';
 import { followBatch } from '../follow';
+import { runningSplit } from '../image-states';
 import { workerCommandFor } from '../provider-setup';
 import { reportWorkflow, type WorkflowState } from '../report';
 import { type Session, withSession } from '../session';
@@ -25,8 +26,11 @@ export async function statusCommand(batchId: string, flags: ReadFlags): Promise<
       await requireWorker(session, batch, 'so it is running but nothing answers for its progress');
       const progress = await askWorker(session, batch, () => batch.handle.query(progressQuery));
       const state: WorkflowState = isStopped(progress) ? { kind: 'stopped', progress } : { kind: 'running', progress };
-      const accounts = await accountWaits(session.client.workflow, batchId, progress.accounts);
-      return reportWorkflow(state, { ...o, accounts, manifest: await manifestOf(session, batch, state) });
+      const [accounts, split] = await Promise.all([
+        accountWaits(session.client.workflow, batchId, progress.accounts),
+        runningSplit(session.client.workflow, batchId),
+      ]);
+      return reportWorkflow(state, { ...o, accounts, split, manifest: await manifestOf(session, batch, state) });
     }
     const outcome = await outcomeOf(batch.handle);
     return reportWorkflow(outcome, { ...o, manifest: await manifestOf(session, batch, outcome) });

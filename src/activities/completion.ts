@@ -1,0 +1,82 @@
+// The completion hooks' activities: the `--on-complete` command and the `--webhook` POST, run by a worker once the
+// batch has written its manifest. Each heartbeats, so a worker killed mid-hook is noticed within the heartbeat timeout
+// and another worker runs it again: a hook runs at least once, never for certain exactly once.
+import { ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
+import type { BatchSummary } from '../shared/batch-types';
+import { runHookCommand } from './hook-command';
+import { judgeAnswer, SECRET_VAR, webhookHeaders } from './webhook';
+
+export interface CompletionDeps {
+  /** The worker's environment (the command's, and where the webhook secret is read): default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** One attempt's time for the receiver to answer. */
+const WEBHOOK_TIMEOUT_MS = 30_000;
+const BEAT_MS = 1000;
+
+async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
+  heartbeat();
+  const timer = setInterval(() => heartbeat(), BEAT_MS);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createCompletionActivities(deps: CompletionDeps = {}) {
+  const env = () => deps.env ?? process.env;
+
+  /** `sh -c COMMAND` with the summary JSON on stdin; a non-zero exit is a retryable failure with its stderr's tail. */
+  async function runCompletionCommand(input: { command: string; summary: BatchSummary }): Promise<void> {
+    const { summary } = input;
+    try {
+      const out = await heartbeating(() =>
+        runHookCommand(input.command, {
+          stdin: JSON.stringify(summary) + '\n',
+          env: { ...env(), IMAGEBATCH_BATCH_ID: summary.batchId, IMAGEBATCH_MANIFEST: summary.manifest },
+          signal: cancellationSignal(),
+        }),
+      );
+      if (out) log.info('completion command output', { batchId: summary.batchId, output: out });
+    } catch (err) {
+      throw ApplicationFailure.retryable((err as Error).message, 'CompletionCommandFailed');
+    }
+  }
+
+  /**
+   * POSTs the summary JSON with the delivery id (and the signature when the worker has IMAGEBATCH_WEBHOOK_SECRET: read
+   * here, never from the workflow's input or history). 2xx: done; 4xx but 408/429: not retried; else retried.
+   */
+  async function postWebhook(input: { url: string; summary: BatchSummary; deliveryId: string }): Promise<void> {
+    const body = JSON.stringify(input.summary);
+    const headers = webhookHeaders(body, input.deliveryId, env()[SECRET_VAR] || undefined);
+    let res: Response;
+    try {
+      res = await heartbeating(() =>
+        fetch(input.url, {
+          method: 'POST',
+          headers,
+          body,
+          redirect: 'manual',
+          signal: AbortSignal.any([cancellationSignal(), AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)]),
+        }),
+      );
+      // The answer's body means nothing here; read it so the connection is freed.
+      await res.arrayBuffer().catch(() => undefined);
+    } catch (err) {
+      const cause = (err as { cause?: Error }).cause;
+      throw ApplicationFailure.retryable(
+        `${(err as Error).message}${cause ? `: ${cause.message}` : ''}`,
+        'WebhookFailed',
+      );
+    }
+    const answer = judgeAnswer(res.status, res.headers.get('retry-after'));
+    if (answer.kind === 'done') return;
+    if (answer.kind === 'give up') throw ApplicationFailure.nonRetryable(answer.why, 'WebhookRefused');
+    throw ApplicationFailure.create({ message: answer.why, type: 'WebhookFailed', nextRetryDelay: answer.afterMs });
+  }
+
+  return { runCompletionCommand, postWebhook };
+}

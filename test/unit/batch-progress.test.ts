@@ -1,0 +1,168 @@
+// The ETA rule and the words a batch is described in: a rate only once enough items have finished, and a batch with
+// failures never reads like a clean success (its result, its Web UI details, the CLI's headline).
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ETA_MIN_FINISHED, estimate, etaWords, markFinished } from '../../src/shared/batch-eta';
+import { outcomeHead, outcomeWords, progressDetails } from '../../src/shared/batch-words';
+import type { BatchInput } from '../../src/shared/batch-types';
+import type { ImageItem } from '../../src/shared/types';
+import { stateCounts, stateQuery } from '../../src/client/image-states';
+import { BatchLedger } from '../../src/workflows/batch-ledger';
+
+const MIN = 60_000;
+
+describe('the ETA rule', () => {
+  it('says nothing until enough items have finished', () => {
+    let mark = markFinished(undefined, 0);
+    for (let i = 1; i < ETA_MIN_FINISHED - 1; i++) mark = markFinished(mark, i * MIN);
+    expect(mark.finished).toBe(ETA_MIN_FINISHED - 1);
+    expect(estimate(mark, 10, 5 * MIN)).toEqual({});
+    expect(estimate(undefined, 10, 5 * MIN)).toEqual({});
+  });
+
+  it('measures the rate since the first item finished and multiplies out the items left', () => {
+    // First at 10 min (the window filling up is not a rate), then two more by 12 min: 1 a minute.
+    const mark = markFinished(markFinished(markFinished(undefined, 10 * MIN), 11 * MIN), 12 * MIN);
+    expect(mark).toEqual({ firstAt: 10 * MIN, finished: 3 });
+    const e = estimate(mark, 5, 12 * MIN);
+    expect(e.ratePerMinute).toBe(1);
+    expect(e.eta).toBe(new Date(17 * MIN).toISOString());
+  });
+
+  it('slows down while nothing finishes, and has no ETA when nothing is left or time has not moved', () => {
+    const mark = { firstAt: 0, finished: 5 };
+    expect(estimate(mark, 4, 4 * MIN).ratePerMinute).toBe(1);
+    expect(estimate(mark, 4, 8 * MIN).ratePerMinute).toBe(0.5);
+    expect(estimate(mark, 0, 4 * MIN)).toEqual({ ratePerMinute: 1 });
+    expect(estimate({ firstAt: 100, finished: 3 }, 4, 100)).toEqual({});
+  });
+
+  it('is put in seconds, minutes or hours', () => {
+    expect(etaWords(new Date(40_000).toISOString(), 0)).toBe('ETA 40 s');
+    expect(etaWords(new Date(4 * MIN).toISOString(), 0)).toBe('ETA 4 min');
+    expect(etaWords(new Date(125 * MIN).toISOString(), 0)).toBe('ETA 2 h 5 min');
+    expect(etaWords(new Date(0).toISOString(), 5000)).toBe('ETA 0 s');
+  });
+});
+
+describe('the outcome in words', () => {
+  const c = (succeeded: number, failed: number, cancelled: number) => ({
+    total: succeeded + failed + cancelled,
+    succeeded,
+    failed,
+    cancelled,
+  });
+
+  it('a clean batch is completed; failures and cancelled items are named beside it', () => {
+    expect(outcomeWords('completed', c(10, 0, 0))).toBe('completed: 10 of 10 succeeded');
+    expect(outcomeWords('completed', c(8, 2, 0))).toBe('completed with 2 failed: 8 of 10 succeeded');
+    expect(outcomeWords('completed', c(7, 2, 1))).toBe('completed with 2 failed, 1 cancelled: 7 of 10 succeeded');
+    expect(outcomeHead('completed', c(9, 0, 1))).toBe('completed with 1 cancelled');
+  });
+
+  it('a cancelled batch counts what it cancelled and what failed', () => {
+    expect(outcomeWords('cancelled', c(3, 0, 7))).toBe('cancelled: 3 of 10 succeeded, 7 cancelled');
+    expect(outcomeWords('cancelled', c(3, 1, 6))).toBe('cancelled with 1 failed: 3 of 10 succeeded, 6 cancelled');
+  });
+
+  it("the Web UI's details while it runs", () => {
+    const p = { total: 100, succeeded: 9, failed: 3, cancelled: 0, running: 3, queued: 85, paused: false };
+    const eta = new Date(4 * MIN).toISOString();
+    expect(progressDetails({ ...p, cancelRequested: false, eta }, 0)).toBe(
+      '12/100 done · 3 failed · 3 running · 85 queued · ETA 4 min',
+    );
+  });
+});
+
+describe("the ledger's progress and summary", () => {
+  afterEach(() => vi.useRealTimers());
+  const items: ImageItem[] = Array.from({ length: 6 }, (_, i) => ({ id: `i${i + 1}`, prompt: `p${i + 1}` }));
+  const input: BatchInput = {
+    batchId: 'b',
+    items: { kind: 'inline', items },
+    outDir: '/out/b',
+    provider: 'volcengine',
+    concurrency: 6,
+    policy: { pollIntervalMs: 100, maxWaitMs: 1000, retries: 1, simplifications: 1, expectedLatencyMs: 0 },
+  };
+  const loader = {
+    at: async (i: number) => items[i],
+    byIds: async (ids: string[]) => items.filter((x) => ids.includes(x.id)),
+  };
+  const report = (itemId: string, status: 'succeeded' | 'failed', skipped = false) => ({
+    itemId,
+    status,
+    provider: 'volcengine' as const,
+    attempts: 1,
+    prompts: ['p'],
+    ...(skipped ? { skipped } : {}),
+  });
+
+  async function started() {
+    const ledger = new BatchLedger(input);
+    for (const { item } of await ledger.takeNext(6, loader)) ledger.started(item.id, `c-${item.id}`);
+    return ledger;
+  }
+
+  it('has a rate and an ETA once three items have finished; skipped outputs do not count; carried over', async () => {
+    // The workflow's clock, which Date.now() is in workflow code.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const at = (minute: number) => vi.setSystemTime(minute * MIN);
+    const ledger = await started();
+    at(1);
+    ledger.settle(report('i1', 'succeeded', true));
+    ledger.settle(report('i2', 'succeeded'));
+    at(2);
+    ledger.settle(report('i3', 'failed'));
+    expect(ledger.progress().eta).toBeUndefined();
+    at(3);
+    ledger.settle(report('i4', 'succeeded'));
+    // 2 more in the 2 minutes since the first (i2), 2 left (i5, i6, running): 2 minutes more.
+    expect(ledger.progress()).toMatchObject({ ratePerMinute: 1, eta: new Date(5 * MIN).toISOString() });
+    expect(ledger.carry().rate).toEqual({ firstAt: MIN, finished: 3 });
+    expect(new BatchLedger({ ...input, state: ledger.carry() }).carry().rate).toEqual(ledger.carry().rate);
+  });
+
+  it('a paused batch promises no ETA', async () => {
+    const ledger = await started();
+    (ledger as unknown as { s: { rate: unknown } }).s.rate = { firstAt: Date.now() - MIN, finished: 3 };
+    expect(ledger.progress().eta).toBeDefined();
+    ledger.pause('strict');
+    expect(ledger.progress()).toMatchObject({ ratePerMinute: expect.any(Number) });
+    expect(ledger.progress().eta).toBeUndefined();
+  });
+
+  it("the summary's outcome names the failures", async () => {
+    const ledger = await started();
+    for (const id of ['i1', 'i2', 'i3', 'i4']) ledger.settle(report(id, 'succeeded'));
+    ledger.settle(report('i5', 'failed'));
+    ledger.settle(report('i6', 'failed'));
+    expect(ledger.summary('m')).toMatchObject({
+      status: 'completed',
+      outcome: 'completed with 2 failed: 4 of 6 succeeded',
+    });
+  });
+});
+
+describe('items per state', () => {
+  const p = { queued: 5, running: 4, succeeded: 2, failed: 1, cancelled: 0 };
+
+  it('splits the running images as visibility counted them, never beyond what the batch says runs', () => {
+    expect(stateCounts(p, { waiting: 1 })).toEqual({
+      queued: 5,
+      waiting: 1,
+      generating: 3,
+      succeeded: 2,
+      failed: 1,
+      cancelled: 0,
+    });
+    expect(stateCounts(p, { waiting: 9 })).toMatchObject({ waiting: 4, generating: 0 });
+    expect(stateCounts(p)).toMatchObject({ waiting: 0, generating: 4 });
+  });
+
+  it("asks visibility for the batch's running children in those states", () => {
+    expect(stateQuery('b-1', ['queued', 'waiting'])).toBe(
+      "ImageBatchId = 'b-1' AND ImageState IN ('queued', 'waiting') AND ExecutionStatus = 'Running'",
+    );
+    expect(stateQuery("it's", ['x'])).toContain("'it\\'s'");
+  });
+});
