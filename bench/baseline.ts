@@ -1,7 +1,7 @@
 // The obvious alternative: p-limit plus a poll loop, calling the same provider client and writing files the
 // same way, with no durability at all.
 import { downloadImage, storeImage } from '../src/activities/image-files';
-import type { ProviderClients } from '../src/providers';
+import { type ProviderClients, taskClient } from '../src/providers';
 import type { ImageItem, ProviderKind } from '../src/shared/types';
 
 /** Runs functions at most N at a time; loops given the same one compete for the same N (one account's limit). */
@@ -27,7 +27,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runBaseline(o: BaselineOptions): Promise<{ succeeded: number; failed: number }> {
   const limit = typeof o.concurrency === 'number' ? await pLimitOf(o.concurrency) : o.concurrency;
-  const client = o.providers[o.provider];
+  const client = taskClient(o.providers, o.provider);
   let succeeded = 0;
   let failed = 0;
   await Promise.all(

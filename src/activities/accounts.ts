@@ -5,8 +5,16 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ProviderClients } from '../providers';
 import { accountOf } from '../providers/account';
 import type { AccountRef } from '../shared/accounts';
+import { providerTaskQueue } from '../shared/providers';
 import type { ProviderKind } from '../shared/types';
 import type { accountWorkflow } from '../workflows/account';
+import { providerClient } from './provider-client';
+
+/** `q` from `q@<provider>` (a provider's queue); any other queue is the workflows' own. */
+export function workflowQueueOf(activityQueue: string, provider: ProviderKind): string {
+  const suffix = providerTaskQueue('', provider);
+  return activityQueue.endsWith(suffix) ? activityQueue.slice(0, -suffix.length) : activityQueue;
+}
 
 export interface AccountActivityDeps {
   providers: ProviderClients;
@@ -19,12 +27,18 @@ export interface AccountActivityDeps {
 const CLOSED = ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'];
 
 export function createAccountActivities({ providers, accountLimits = {}, accountHolderCheckMs }: AccountActivityDeps) {
-  /** The account for this worker's credentials; its workflow is started on this task queue if it is not running. */
-  async function openAccount(input: { provider: ProviderKind }): Promise<AccountRef> {
-    const account = accountOf(input.provider, providers, activityInfo().taskQueue);
+  /**
+   * The account for this worker's credentials; its workflow is started, if it is not running, on the workflows' task
+   * queue: `taskQueue` when the caller names it (this activity runs on the provider's queue `<queue>@<provider>`,
+   * where only activities are polled), else this activity's own queue without its provider suffix.
+   */
+  async function openAccount(input: { provider: ProviderKind; taskQueue?: string }): Promise<AccountRef> {
+    providerClient(providers, input.provider);
+    const taskQueue = input.taskQueue ?? workflowQueueOf(activityInfo().taskQueue, input.provider);
+    const account = accountOf(input.provider, providers, taskQueue);
     await getClient().workflow.start<typeof accountWorkflow>('accountWorkflow', {
       workflowId: account.workflowId,
-      taskQueue: activityInfo().taskQueue,
+      taskQueue,
       args: [{ account, setLimit: accountLimits[input.provider], holderCheckIntervalMs: accountHolderCheckMs }],
       workflowIdConflictPolicy: 'USE_EXISTING',
       staticSummary: `provider account: ${account.label}`,

@@ -1,11 +1,13 @@
 // Batch activities: page items in from the items copy, record item results, write the manifest, and find the
 // children an earlier run started that closed. The batch folder's files belong to src/output.
 import fs from 'node:fs';
-import { ApplicationFailure, getClient } from '@temporalio/activity';
+import { ApplicationFailure, getClient, log } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { batchFolder } from '../output/batch-folder';
 import { ItemsCopyChanged, readItems } from '../output/items-copy';
-import { buildManifest, readManifest, writeManifestFile } from '../output/manifest';
+import { writeGalleryFile } from '../output/gallery';
+import { buildManifest, type Manifest, readManifest, writeManifestFile } from '../output/manifest';
+import { requestsFor } from '../output/manifest-request';
 import { appendResults, latestResults } from '../output/results-log';
 import type { ItemsSource, ResultRecord } from '../shared/batch-types';
 import { childClosedResult, failedImageResult } from '../shared/child-results';
@@ -70,8 +72,11 @@ export function createBatchActivities() {
     provider: ProviderKind;
     /** The batch's images come from the provider simulator: the manifest says so. */
     simulated?: boolean;
+    /** When the batch started (ISO), for the manifest and the gallery's timings. */
+    startedAt?: string;
   }): Promise<string> {
-    const ids = input.retryOf ? (readManifest(input.outDir)?.items.map((e) => e.id) ?? []) : [];
+    const previous = input.retryOf ? readManifest(input.outDir)?.items : undefined;
+    const ids = previous?.map((e) => e.id) ?? [];
     const own = input.items.kind === 'inline' ? input.items.items : await itemsOf(input.items);
     const seen = new Set(ids);
     for (const item of own) if (!seen.has(item.id)) ids.push(item.id);
@@ -85,10 +90,12 @@ export function createBatchActivities() {
       stopped: input.stopped,
       provider: input.provider,
       simulated: input.simulated,
+      startedAt: input.startedAt,
+      requests: requestsFor(own, previous),
       now: new Date(),
     });
     // As recordResults: retried until the folder can be written again.
-    return writingIn(input.outDir, true, async () => {
+    const written = await writingIn(input.outDir, true, async () => {
       const target = await writeManifestFile(input.outDir, manifest);
       if (input.stopped) return target;
       // Every item has reported: no submit is left to resume, so the journal goes (entries of cancelled or failed
@@ -96,6 +103,20 @@ export function createBatchActivities() {
       await fs.promises.rm(batchFolder(input.outDir).tasksDir, { recursive: true, force: true });
       return target;
     });
+    writeGalleryOrWarn(input.outDir, manifest);
+    return written;
+  }
+
+  /**
+   * The gallery is a view of the manifest: one that cannot be written (or built) is logged and left, never a reason
+   * to fail or hold up the batch, whose manifest is already written; `imagebatch report` writes it again.
+   */
+  function writeGalleryOrWarn(outDir: string, manifest: Manifest): void {
+    try {
+      writeGalleryFile(outDir, manifest);
+    } catch (err) {
+      log.warn(`the gallery (index.html) of ${outDir} was not written: ${(err as Error).message}`);
+    }
   }
 
   /**

@@ -1,9 +1,9 @@
-// The image activities: submit a provider task, collect its image to disk, cancel it.
-import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
-import { msToNumber } from '@temporalio/common/lib/time';
-import { ErrorType } from '../shared/errors';
+// The image activities: submit a provider task, collect its image to disk, cancel it (a synchronous provider's one
+// call is image-generate.ts).
+import { activityInfo, cancellationSignal, log } from '@temporalio/activity';
 import type { ProviderClients } from '../providers';
-import { type ImageRef, invalidRequest, transient } from '../providers/types';
+import { readComfyWorkflowFile } from '../providers/comfyui/workflow-file';
+import { invalidRequest, type SubmitOptions } from '../providers/types';
 import type {
   CollectImageInput,
   ProviderTaskRef,
@@ -11,25 +11,17 @@ import type {
   SubmitImageInput,
   SubmitImageOutput,
 } from '../shared/types';
-import { badImage, classified, taskPending, toFailure } from './failures';
-import { downloadImage, findExistingImage, ImageRejected, storeImage } from './image-files';
+import { withSource } from '../output/image-metadata';
+import { classified, taskPending, toFailure } from './failures';
+import { withHeartbeats } from './heartbeats';
+import { createGenerateActivity } from './image-generate';
+import { findExistingImage } from './image-files';
+import { saveImage } from './image-save';
 import { writingIn } from './local-storage';
+import { asyncClient } from './provider-client';
 import { loadReferenceImages } from './references';
+import { throttledAnswer } from './throttled';
 import { findJournaledTask, forgetTask, journalTask, prepareJournal, type SubmitKey } from './task-journal';
-
-/**
- * Heartbeats every 2 s while an activity runs, so a worker that dies mid-call is noticed within the
- * heartbeat timeout (10 s) instead of the start-to-close timeout, and cancellation reaches the activity.
- */
-async function withHeartbeats<T>(fn: () => Promise<T>): Promise<T> {
-  heartbeat();
-  const timer = setInterval(() => heartbeat(), 2000);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 export interface ImageActivityDeps {
   providers: ProviderClients;
@@ -43,6 +35,7 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
   async function submit(input: SubmitImageInput): Promise<SubmitImageOutput> {
     const existing = await findExistingImage(input);
     if (existing) return { existing };
+    const client = asyncClient(providers, input.provider, 'submit');
     const info = activityInfo();
     const { workflowId, runId } = info.workflowExecution ?? { workflowId: '', runId: '' };
     const key: SubmitKey = { workflowId, runId, activityId: info.activityId };
@@ -64,17 +57,27 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
         } catch (err) {
           throw invalidRequest((err as Error).message);
         }
-        return providers[input.provider].submit({ ...input.request, referenceImages }, cancellationSignal());
+        const { workflow, ...request } = input.request;
+        const opts = submitOptions(key, input.provider === 'comfyui' ? workflow : undefined);
+        return client.submit({ ...request, referenceImages }, cancellationSignal(), opts);
       });
     } catch (err) {
-      // Holding an account slot, the workflow waits for one again rather than this activity retrying.
-      if (input.throttledIsAnswer && err instanceof ApplicationFailure && err.type === ErrorType.RateLimited) {
-        log.info('throttled by the provider', { itemId: input.itemId, provider: input.provider });
-        return { throttled: { retryAfterMs: err.nextRetryDelay == null ? undefined : msToNumber(err.nextRetryDelay) } };
-      }
+      const throttled = throttledAnswer(input, err);
+      if (throttled) return throttled;
       throw err;
     }
     return accepted(input, key, submitted);
+  }
+
+  /**
+   * The journal's key is the idempotency key (ComfyUI derives its prompt_id from it). An item's own ComfyUI graph is
+   * read here, from the path the items reader made absolute: a file gone or broken since is InvalidRequest.
+   */
+  function submitOptions(key: SubmitKey, workflow: string | undefined): SubmitOptions {
+    return {
+      idempotencyKey: `${key.workflowId}/${key.runId}/${key.activityId}`,
+      ...(workflow ? { workflow: readComfyWorkflowFile(workflow) } : {}),
+    };
   }
 
   /**
@@ -105,17 +108,14 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
       await forgetQuietly(input);
       return already;
     }
-    const status = await classified(() => providers[input.provider].status(input, cancellationSignal()));
+    const client = asyncClient(providers, input.provider, 'status');
+    const status = await classified(() => client.status(input, cancellationSignal()));
     if (status.state === 'failed') throw toFailure(status.error);
     if (status.state !== 'done') throw taskPending(input.taskId, status.state);
-    const ref = status.images[0];
-    const data = await imageBytes(input, ref);
-    // A full or read-only folder: the image is paid for and cannot be stored; polling or resubmitting cannot help.
-    const stored = await writingIn(input.outDir, false, () =>
-      storeImage(input, data, maxImageBytes).catch((err: unknown) => {
-        throw err instanceof ImageRejected ? badImage(`task ${input.taskId}: ${err.message}`) : err;
-      }),
-    );
+    const stored = await saveImage(input, status.images[0], `task ${input.taskId}`, {
+      maxImageBytes,
+      meta: withSource(input.meta, input),
+    });
     await forgetQuietly(input);
     return stored;
   }
@@ -127,27 +127,16 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
     );
   }
 
-  async function imageBytes(input: CollectImageInput, ref: ImageRef): Promise<Buffer> {
-    if ('base64' in ref) return Buffer.from(ref.base64, 'base64');
-    try {
-      return await downloadImage(ref.url, maxImageBytes, cancellationSignal());
-    } catch (err) {
-      if (err instanceof ImageRejected) throw badImage(`task ${input.taskId}: ${err.message}`);
-      // A cut connection: the next attempt polls again and downloads again.
-      if (!cancellationSignal().aborted)
-        throw toFailure(transient(`task ${input.taskId}: download: ${(err as Error).message}`));
-      throw err;
-    }
-  }
-
   /** Best effort: a task that already finished or vanished needs no cancelling. */
   async function cancelImage(task: ProviderTaskRef): Promise<void> {
+    const client = asyncClient(providers, task.provider, 'cancel');
     try {
-      await providers[task.provider].cancel(task);
+      await client.cancel(task);
     } catch (err) {
       log.warn('provider cancel failed', { taskId: task.taskId, error: (err as Error).message });
     }
   }
 
-  return { submitImage, collectImage, cancelImage };
+  const generateImage = createGenerateActivity({ providers, maxImageBytes });
+  return { submitImage, collectImage, cancelImage, generateImage };
 }

@@ -2,6 +2,7 @@
 // workers can hand in what they need.
 import { type AccountActivityDeps, createAccountActivities } from './accounts';
 import { createBatchActivities } from './batch';
+import { createCompletionActivities } from './completion';
 import { createImageActivities, type ImageActivityDeps } from './image';
 
 export type ActivityDeps = ImageActivityDeps & AccountActivityDeps;
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createImageActivities(deps),
     ...createBatchActivities(),
     ...createAccountActivities(deps),
+    ...createCompletionActivities(),
   };
 }
 

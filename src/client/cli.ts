@@ -8,11 +8,13 @@ import { MAX_CONCURRENCY } from '../shared/constants';
 import { action } from './action';
 import { cancelCommand, concurrencyCommand, pauseCommand } from './commands/control';
 import { devServerCommand } from './commands/dev-server';
+import { inspectCommand } from './commands/inspect';
 import { limitCommand } from './commands/limit';
 import { resumeCommand } from './commands/resume';
 import { retryCommand } from './commands/retry';
 import { runCommand, startCommand } from './commands/run';
 import { addSimulatorCommand } from './commands/simulator';
+import { galleryReportCommand } from './commands/report';
 import { listCommand, statusCommand, watchCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
 import { EXIT, NoWorker, UsageError } from './exit-codes';
@@ -53,11 +55,16 @@ function batchOptions(cmd: Command): Command {
     .requiredOption('--out <dir>', 'output folder; images go to <dir>/<batch-id>/')
     .option(
       '--provider <name>',
-      'simulator, volcengine or dashscope (default: the one whose credentials are set; `run` with none set: the simulator)',
+      'simulator, volcengine, dashscope, fal, openai or comfyui, or a comma list in fallback order such as ' +
+        'fal,dashscope (default: the first whose credentials are set; `run` with none set: the simulator)',
+    )
+    .option(
+      '--fallback-on-moderation',
+      'with a --provider list: move an item to the next provider also when moderation refused its prompt',
     )
     .option(
       '--endpoint <url>',
-      'provider endpoint (overrides VOLCENGINE_VISUAL_ENDPOINT / DASHSCOPE_HTTP_BASE_URL)',
+      "the endpoint of --provider's first provider (overrides VOLCENGINE_VISUAL_ENDPOINT, FAL_QUEUE_URL, ...)",
       urlArg,
     )
     .option('--concurrency <n>', `images in flight at once (1-${MAX_CONCURRENCY}; default 3)`, flagArg('concurrency'))
@@ -81,6 +88,23 @@ function batchOptions(cmd: Command): Command {
     )
     .option('--batch-id <id>', 'batch id (default: a timestamp); the workflow id is batch-<id>')
     .option('--refs-dir <dir>', "a folder reference images may come from besides the items file's folder")
+    .option(
+      '--filename <template>',
+      'output names of the items that name none, e.g. {id}-{seed}.png: {batch} {id} {k} {seed} {provider} {model} {index}, padded as {index:04}',
+    )
+    .option(
+      '--only <which>',
+      'with a manifest.json as ITEMS: run again only its failed, cancelled, succeeded or simplified entries (comma list)',
+    )
+    .option(
+      '--on-complete <cmd>',
+      'a shell command a worker runs once the batch ends (normally or cancelled), with its summary JSON on stdin',
+    )
+    .option(
+      '--webhook <url>',
+      "an http(s) URL the batch's summary is POSTed to when it ends (signed with IMAGEBATCH_WEBHOOK_SECRET, if set)",
+      urlArg,
+    )
     .addOption(configOption())
     .option('--json', 'print one JSON document on stdout and nothing else there')
     .addOption(dbOption());
@@ -96,7 +120,9 @@ export function buildProgram(): Command {
     });
 
   batchOptions(
-    program.command('run').argument('<items>', 'items file: .jsonl, .json array or .txt (one prompt a line)'),
+    program
+      .command('run')
+      .argument('<items>', "items file: .jsonl, .json array or .txt (one prompt a line), or a batch's manifest.json"),
   )
     .description('run a batch: start it, work it in this process, show progress, print a summary')
     .action(action(runCommand));
@@ -114,9 +140,10 @@ export function buildProgram(): Command {
     .description('run a worker for imagebatch workflows (as many as you like, on as many machines)')
     .option(
       '--provider <name>',
-      'simulator, volcengine or dashscope (picks credentials and task queue; without credentials set, only simulator)',
+      'serve only these providers (comma list; default every provider whose credentials are set), or simulator: ' +
+        'every provider against a built-in simulator',
     )
-    .option('--endpoint <url>', 'provider endpoint override', urlArg)
+    .option('--endpoint <url>', 'endpoint override of the one provider served (with --provider)', urlArg)
     .option(
       '--task-queue <name>',
       'task queue to poll (default imagebatch, or imagebatch-simulator with --provider simulator)',
@@ -164,7 +191,7 @@ export function buildProgram(): Command {
     .argument('<batch>', 'batch id')
     .description('retry failed items: re-queued while the batch runs, else as a new batch into the same folder')
     .option('--item <id>', 'an item to retry (repeatable; default all failed)', collect)
-    .option('--provider <name>', 'simulator, volcengine or dashscope')
+    .option('--provider <name>', "simulator, or a provider (comma list: fallback order); default the batch's")
     .option('--endpoint <url>', 'provider endpoint override', urlArg)
     .option('--json', 'print one JSON document on stdout')
     .addOption(configOption())
@@ -188,7 +215,10 @@ export function buildProgram(): Command {
       'the new submission budget (above what was made or promised)',
       flagArg('maxSubmissions'),
     )
-    .option('--provider <name>', 'simulator, volcengine or dashscope (when it works the batch here)')
+    .option(
+      '--provider <name>',
+      "simulator, or a provider or comma list (when it works the batch here; default the batch's)",
+    )
     .option('--endpoint <url>', 'provider endpoint override (when it works the batch here)', urlArg)
     .option('--json', 'print one JSON document on stdout (when it works the batch here)')
     .addOption(configOption())
@@ -204,7 +234,10 @@ export function buildProgram(): Command {
 
   program
     .command('limit')
-    .argument('[provider]', 'volcengine or dashscope: the account these credentials and endpoint name')
+    .argument(
+      '[provider]',
+      'volcengine, dashscope, fal, openai or comfyui: the account these credentials and endpoint name',
+    )
     .argument('[n]', `its limit of tasks in flight (1-${MAX_ACCOUNT_LIMIT}), or none`)
     .description('list provider accounts and their limits, or set the limit of one (every batch, every worker)')
     .option('--clear', 'clear the set limit (the account learns one from throttle answers)')
@@ -213,6 +246,22 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .addOption(dbOption())
     .action(action(limitCommand));
+
+  program
+    .command('inspect')
+    .argument('<file>', 'an image imagebatch stored (or any PNG with a parameters chunk)')
+    .description("print how an image was made: its PNG chunks, or a JPEG's or WebP's sidecar <file>.json")
+    .option('--json', 'print JSON')
+    .action(action(inspectCommand));
+
+  program
+    .command('report')
+    .argument('<batch>', 'batch id')
+    .description("write the batch's gallery (index.html in its folder) again from its manifest and print its path")
+    .option('--out <dir>', 'the --out the batch ran with (default: ask Temporal where its folder is)')
+    .option('--open', 'open the page in the default browser')
+    .addOption(dbOption())
+    .action(action(galleryReportCommand));
 
   addSimulatorCommand(program);
 

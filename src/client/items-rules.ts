@@ -1,33 +1,53 @@
 // The rules an item must meet beyond its schema, checked before anything starts: each would otherwise be dropped
 // silently, sent wrong, or paid for in a way the user did not ask for.
 import { DASHSCOPE_RESERVED_PARAMS } from '../providers/dashscope/client';
+import { FAL_RESERVED_PARAMS } from '../providers/fal/client';
+import { OPENAI_RESERVED_PARAMS } from '../providers/openai/client';
 import { VOLCENGINE_RESERVED_PARAMS } from '../providers/volcengine/client';
 import { ITEM_FIELDS } from '../shared/item-schema';
 import { cleanPrompt } from '../shared/prompt';
+import { providerOrder } from '../shared/providers';
 import type { ImageItem, ProviderKind } from '../shared/types';
 import type { FieldProblem } from './items-fields';
+import { batchProvidersOf } from './provider-list';
 
-/** Each provider's request keys that imagebatch sets; their one home is beside the provider's body builder. */
+/**
+ * Each provider's request keys that imagebatch sets; their one home is beside the provider's body builder. ComfyUI
+ * has none here: its params name node inputs (`3.steps`), and which of those imagebatch sets depends on the item's
+ * graph, so items-workflow checks them against its mapping.
+ */
 const RESERVED_PARAMS: Record<ProviderKind, Readonly<Record<string, string>>> = {
   volcengine: VOLCENGINE_RESERVED_PARAMS,
   dashscope: DASHSCOPE_RESERVED_PARAMS,
+  fal: FAL_RESERVED_PARAMS,
+  openai: OPENAI_RESERVED_PARAMS,
+  comfyui: {},
 };
 
-/** The provider an item is sent to: its own, else the batch's (`--provider`; the simulator speaks Volcengine). */
-export function itemProvider(item: ImageItem, batchProvider?: string): ProviderKind {
-  return item.provider ?? (batchProvider === 'dashscope' ? 'dashscope' : 'volcengine');
+/** The providers an item may be sent to, in order: its own (one or a list), else the batch's `--provider` list. */
+export function itemProviders(item: ImageItem, batchProvider?: string): ProviderKind[] {
+  const [provider, ...rest] = batchProvidersOf(batchProvider);
+  return providerOrder(item.provider, { provider, providers: [provider, ...rest] });
 }
 
-function reservedParams(item: ImageItem, provider: ProviderKind): FieldProblem[] {
-  const reserved = RESERVED_PARAMS[provider];
-  return Object.keys(item.params ?? {})
-    .filter((key) => Object.hasOwn(reserved, key))
-    .map((key) => {
-      // Each entry names the item field(s) that set the key, or says why it is fixed.
-      const why = reserved[key];
-      const how = ITEM_FIELDS.includes(why.split(' ')[0]) ? `use the item's ${why}` : why;
-      return { field: `params.${key}`, message: `is set by imagebatch for ${provider}, not by params: ${how}` };
-    });
+/** The provider an item is sent to first. */
+export function itemProvider(item: ImageItem, batchProvider?: string): ProviderKind {
+  return itemProviders(item, batchProvider)[0];
+}
+
+/** Keys reserved by any provider the item may reach (params go to each provider in its fallback order). */
+function reservedParams(item: ImageItem, providers: ProviderKind[]): FieldProblem[] {
+  return Object.keys(item.params ?? {}).flatMap((key) => {
+    const provider = providers.find((p) => Object.hasOwn(RESERVED_PARAMS[p], key));
+    return provider ? [reservedProblem(key, provider)] : [];
+  });
+}
+
+function reservedProblem(key: string, provider: ProviderKind): FieldProblem {
+  // Each entry names the item field(s) that set the key, or says why it is fixed.
+  const why = RESERVED_PARAMS[provider][key];
+  const how = ITEM_FIELDS.includes(why.split(' ')[0]) ? `use the item's ${why}` : why;
+  return { field: `params.${key}`, message: `is set by imagebatch for ${provider}, not by params: ${how}` };
 }
 
 export function itemRuleProblems(item: ImageItem, batchProvider?: string): FieldProblem[] {
@@ -41,7 +61,12 @@ export function itemRuleProblems(item: ImageItem, batchProvider?: string): Field
   if (!cleanPrompt(item.prompt)) {
     out.push({ field: 'prompt', message: 'has nothing left once its Midjourney flags (--ar, --v, ...) are removed' });
   }
-  out.push(...reservedParams(item, itemProvider(item, batchProvider)));
+  const providers = itemProviders(item, batchProvider);
+  out.push(...reservedParams(item, providers));
+  // Only ComfyUI runs a graph; another provider would drop the file silently.
+  if (item.workflow !== undefined && !providers.includes('comfyui')) {
+    out.push({ field: 'workflow', message: `is a ComfyUI graph, and this item goes to ${providers.join(', ')}` });
+  }
   return out;
 }
 

@@ -1,17 +1,23 @@
 // Reads and validates an items file (.jsonl, .json array, or .txt with one prompt a line). Every problem is
 // reported as `file:line: field: message`, all of them, before anything starts; the steps live beside this file:
 // bytes to text (items-decode), text to entries (items-parse), the schema (items-fields), the rules beyond it
-// (items-rules) and reference images (items-refs).
+// (items-rules) and reference images (items-refs); then variations (items-variations) and output names
+// (items-filenames). A manifest.json is read as items too (items-manifest).
 import path from 'node:path';
 import { ItemSchema } from '../shared/item-schema';
-import type { ImageItem } from '../shared/types';
+import type { ImageItem, ProviderKind } from '../shared/types';
 import { decodeItemsText, readItemsBytes } from './items-decode';
-import { ItemsFileError } from './items-error';
+import { ItemsFileError, stripControls } from './items-error';
 import { schemaProblems } from './items-fields';
-import { type ItemsFormat, rawEntries } from './items-parse';
+import { checkFilenameFlag, type NamedItem, renderFilenames, takeTemplate } from './items-filenames';
+import { looksLikeManifest, manifestEntries, parseOnly } from './items-manifest';
+import { type ItemsFormat, rawEntries, type RawEntry } from './items-parse';
 import { Problems } from './items-problems';
 import { checkReference, referenceRoots, type RefRoots } from './items-refs';
-import { itemRuleProblems, nameCollisions, type Placed } from './items-rules';
+import { itemRuleProblems, nameCollisions } from './items-rules';
+import { itemProviderProblems } from './items-workflow';
+import { expandVariations } from './items-variations';
+import { UsageError } from './exit-codes';
 
 export { ItemsFileError } from './items-error';
 export { suggestField } from './items-fields';
@@ -24,6 +30,14 @@ export interface ItemsOptions {
   refsDir?: string;
   /** The batch's `--provider`: which provider's reserved request keys an item without its own must not set. */
   provider?: string;
+  /** `run`: the providers this process serves; an item naming another is refused (items-workflow). */
+  served?: readonly ProviderKind[];
+  /** `--filename`: a template for the items that name no file of their own. */
+  filename?: string;
+  /** The batch id, for `{batch}` in a filename template. */
+  batchId?: string;
+  /** `--only failed,...`: which entries of a manifest to run again (a manifest only). */
+  only?: string;
 }
 
 export interface ParsedItems {
@@ -42,41 +56,83 @@ function checkReferences(item: ImageItem, line: number, roots: RefRoots, problem
   });
 }
 
-/** Reads and validates; throws ItemsFileError with every problem (UsageError for a bad --refs-dir). */
+/** The entries of the file: its items, or a manifest's entries (each as the item it was made from). */
+function entriesOf(file: string, format: ItemsFormat, text: string, options: ItemsOptions) {
+  const only = options.only === undefined ? undefined : parseOnly(options.only);
+  if (format === 'json' && looksLikeManifest(file, text)) {
+    const problems = new Problems(file, 'item');
+    return { problems, entries: manifestEntries(text, problems, only) };
+  }
+  if (only) throw new UsageError(`--only picks entries of a manifest.json; ${stripControls(file)} is an items file`);
+  const problems = new Problems(file);
+  return { problems, entries: rawEntries(format, text, problems) };
+}
+
+/** One entry: validated, its references checked, expanded into its variants. */
+function itemsOfEntry(e: RawEntry, options: ItemsOptions, roots: RefRoots, problems: Problems): NamedItem[] {
+  if (typeof e.value !== 'object' || e.value === null || Array.isArray(e.value)) {
+    problems.add(e.line, 'expected an object with at least a "prompt"');
+    return [];
+  }
+  const { value, template } = takeTemplate(e.value);
+  const parsed = ItemSchema.safeParse(value);
+  if (!parsed.success) {
+    for (const p of schemaProblems(parsed.error.issues)) problems.field(e.line, p.field, p.message);
+    return [];
+  }
+  const item = { ...parsed.data, id: parsed.data.id ?? e.defaultId } as ImageItem;
+  for (const p of itemRuleProblems(item, options.provider)) problems.field(e.line, p.field, p.message);
+  checkReferences(item, e.line, roots, problems);
+  for (const p of itemProviderProblems(item, roots, options)) problems.field(e.line, p.field, p.message);
+  const expanded = expandVariations(item);
+  if ('problems' in expanded) {
+    for (const p of expanded.problems) problems.field(e.line, p.field, p.message);
+    return [];
+  }
+  const fresh = expanded.items.length > 1;
+  return expanded.items.map((v) => ({ item: v, line: e.line, template, fresh }));
+}
+
+/** Reads and validates; throws ItemsFileError with every problem (UsageError for a bad --refs-dir, --filename or --only). */
 export function readItemsFile(file: string, options: ItemsOptions = {}): ParsedItems {
   const ext = path.extname(file).toLowerCase();
   const format = FORMATS[ext];
   if (!format) {
     throw new ItemsFileError([`${file}: unsupported file type '${ext || '(none)'}': use .jsonl, .json or .txt`]);
   }
+  if (options.filename !== undefined) checkFilenameFlag(options.filename);
   const text = decodeItemsText(file, readItemsBytes(file, format === 'json'));
   const roots = referenceRoots(file, options.refsDir);
-  const problems = new Problems(file);
-  const entries = rawEntries(format, text, problems);
+  const { problems, entries } = entriesOf(file, format, text, options);
   if (!entries.length && !problems.size) problems.add(undefined, 'has no items');
-  const placed: Placed[] = [];
-  const seen = new Map<string, number>();
+  const placed: NamedItem[] = [];
+  const seen = new Map<string, NamedItem>();
   for (const e of entries) {
-    if (typeof e.value !== 'object' || e.value === null || Array.isArray(e.value)) {
-      problems.add(e.line, 'expected an object with at least a "prompt"');
-      continue;
-    }
-    const parsed = ItemSchema.safeParse(e.value);
-    if (!parsed.success) {
-      for (const p of schemaProblems(parsed.error.issues)) problems.field(e.line, p.field, p.message);
-      continue;
-    }
-    const item = { ...parsed.data, id: parsed.data.id ?? e.defaultId } as ImageItem;
-    for (const p of itemRuleProblems(item, options.provider)) problems.field(e.line, p.field, p.message);
-    checkReferences(item, e.line, roots, problems);
-    const dup = seen.get(item.id);
-    if (dup) problems.field(e.line, 'id', `'${item.id}' is used already (at line ${dup})`);
-    else {
-      seen.set(item.id, e.line);
-      placed.push({ item, line: e.line });
+    for (const named of itemsOfEntry(e, options, roots, problems)) {
+      const { item, line } = named;
+      const dup = seen.get(item.id);
+      if (!dup) {
+        seen.set(item.id, named);
+        placed.push(named);
+        continue;
+      }
+      const of = (n: NamedItem) => (n.fresh ? `a variant of '${n.item.group}'` : '');
+      const mine = of(named) ? ` (${of(named)})` : '';
+      const other = of(dup) ? `, ${of(dup)}` : '';
+      problems.field(line, 'id', `'${item.id}'${mine} is used already (at ${problems.where(dup.line)}${other})`);
     }
   }
-  for (const c of nameCollisions(placed)) problems.field(c.line, c.problem.field, c.problem.message);
+  renderFilenames(
+    placed,
+    { template: options.filename, batchId: options.batchId, provider: options.provider },
+    problems,
+  );
+  for (const c of nameCollisions(placed)) {
+    // Its messages name lines; a manifest's entries are items.
+    const message =
+      problems.unit === 'item' ? c.problem.message.replace(/\bline (\d+)/g, 'item $1') : c.problem.message;
+    problems.field(c.line, c.problem.field, message);
+  }
   if (problems.size) throw new ItemsFileError(problems.list);
   return { file: path.resolve(file), items: placed.map((p) => p.item) };
 }

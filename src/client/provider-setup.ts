@@ -1,16 +1,28 @@
 // Which provider a run talks to: the real API, or the built-in simulator only when asked for or nothing is set.
 // Credentials stay in this process's environment: they reach the worker's provider clients, never a workflow.
-import { hasCredentials, type ProviderClients, providersFromEnv } from '../providers';
+import {
+  allCredentialNames,
+  credentialNames,
+  hasCredentials,
+  PROVIDER_CREDENTIALS,
+  PROVIDER_ENDPOINT_VARIABLE,
+  type ProviderClients,
+  providersFromEnv,
+  providersWithCredentials,
+} from '../providers';
 import { type ProviderSimulator, startSimulator } from '../providers/simulator/server';
 import { TASK_QUEUE } from '../shared/constants';
-import type { ProviderKind } from '../shared/types';
+import { PROVIDER_KINDS, type ProviderKind } from '../shared/providers';
 import { UsageError } from './exit-codes';
+import { parseProviderChoice } from './provider-list';
 import type { AccountLimits } from './settings';
 
-export type ProviderChoice = ProviderKind | 'simulator';
-
 export interface ProviderSetup {
+  /** The batch's provider: the first of its list. */
   provider: ProviderKind;
+  /** The batch's fallback order, when `--provider` named more than one. */
+  providerList?: ProviderKind[];
+  /** The clients this process's worker serves: one worker per provider queue. */
   providers: ProviderClients;
   taskQueue: string;
   simulator?: ProviderSimulator;
@@ -55,9 +67,13 @@ export function workerCommandFor(taskQueue: string, simulated?: boolean, env: No
 
 /** "VOLC_ACCESSKEY and VOLC_SECRETKEY are" (not set): the variables of a provider's credentials, for messages. */
 export const missingCredentials = (kind: ProviderKind) =>
-  kind === 'volcengine' ? 'VOLC_ACCESSKEY and VOLC_SECRETKEY are' : 'DASHSCOPE_API_KEY is';
+  `${credentialNames(kind)} ${PROVIDER_CREDENTIALS[kind].length > 1 ? 'are' : 'is'}`;
 
-const ALL_CREDENTIALS = 'VOLC_ACCESSKEY and VOLC_SECRETKEY (volcengine) or DASHSCOPE_API_KEY (dashscope)';
+/** "FAL_KEY is" / "FAL_KEY (fal) and DASHSCOPE_API_KEY (dashscope) are": several providers' missing variables. */
+function missingOf(kinds: ProviderKind[]): string {
+  if (kinds.length === 1) return missingCredentials(kinds[0]);
+  return `${kinds.map((k) => `${credentialNames(k)} (${k})`).join(' and ')} are`;
+}
 
 /**
  * Who asks: `run` works the batch here, `start` leaves it to workers elsewhere (which hold the credentials), a
@@ -66,49 +82,68 @@ const ALL_CREDENTIALS = 'VOLC_ACCESSKEY and VOLC_SECRETKEY (volcengine) or DASHS
 export type ProviderUse = 'run' | 'start' | 'worker';
 
 export interface ProviderPlan {
+  /** The batch's provider: the first of its list. */
   provider: ProviderKind;
+  /** The batch's fallback order, when `--provider` named more than one. */
+  providerList?: ProviderKind[];
   simulated: boolean;
   taskQueue: string;
-  /** `start` of a real provider whose credentials are not set here: a worker that has them must run the batch. */
-  credentialsElsewhere?: boolean;
+  /** The providers this process's worker serves (`run`, `worker`): each has its credentials here. */
+  serves: ProviderKind[];
+  /** `start`: the batch's providers whose credentials are not set here; a worker that has them must run them. */
+  credentialsElsewhere?: ProviderKind[];
 }
 
 /**
  * Decides without starting anything. Only `run` without --provider and without any credentials, or a simulator
- * asked for by name, is simulated: a real provider never silently becomes the simulator.
+ * asked for by name, is simulated: a real provider never silently becomes the simulator. A worker serves every
+ * provider whose credentials it has (or those `--provider` names); `run` serves them all too, since an item may name
+ * its own provider.
  */
 export function planProviders(
   choice: string | undefined,
   use: ProviderUse,
   env: NodeJS.ProcessEnv = process.env,
 ): ProviderPlan {
-  if (choice !== undefined && !['simulator', 'volcengine', 'dashscope'].includes(choice)) {
-    throw new UsageError(`--provider: '${choice}' is not one of simulator, volcengine, dashscope`);
-  }
-  const plan = (provider: ProviderKind, simulated: boolean) => ({
-    provider,
+  const parsed = choice === undefined ? undefined : parseProviderChoice(choice);
+  const here = providersWithCredentials(env);
+  const plan = (kinds: ProviderKind[], simulated: boolean, serves: ProviderKind[]): ProviderPlan => ({
+    provider: kinds[0],
+    ...(kinds.length > 1 ? { providerList: kinds } : {}),
     simulated,
     taskQueue: taskQueueFor(simulated, env),
+    serves,
   });
-  if (choice === 'simulator') return plan('volcengine', true);
-  if (choice === 'volcengine' || choice === 'dashscope') {
-    if (hasCredentials(choice, env)) return plan(choice, false);
-    if (use === 'start') return { ...plan(choice, false), credentialsElsewhere: true };
-    throw new UsageError(
-      `--provider ${choice}: ${missingCredentials(choice)} not set; set ${choice === 'dashscope' ? 'it' : 'them'}, ` +
-        'or use --provider simulator for the built-in simulator',
-    );
+  if (parsed?.simulator) return plan(['volcengine'], true, [...PROVIDER_KINDS]);
+  if (parsed) {
+    const { kinds } = parsed;
+    const missing = kinds.filter((k) => !here.includes(k));
+    if (use === 'start') {
+      return { ...plan(kinds, false, []), ...(missing.length ? { credentialsElsewhere: missing } : {}) };
+    }
+    if (missing.length) {
+      const them = missing.length > 1 || PROVIDER_CREDENTIALS[missing[0]].length > 1 ? 'them' : 'it';
+      throw new UsageError(
+        `--provider ${choice}: ${missingOf(missing)} not set; set ${them}, ` +
+          'or use --provider simulator for the built-in simulator',
+      );
+    }
+    return plan(kinds, false, use === 'worker' ? kinds : here);
   }
-  // No --provider: the provider whose credentials are set (volcengine when both are).
-  if (hasCredentials('volcengine', env)) return plan('volcengine', false);
-  if (hasCredentials('dashscope', env)) return plan('dashscope', false);
-  if (use === 'run') return plan('volcengine', true);
+  // No --provider: the first provider whose credentials are set.
+  if (here.length) return plan([here[0]], false, use === 'start' ? [] : here);
+  if (use === 'run') return plan(['volcengine'], true, [...PROVIDER_KINDS]);
   throw new UsageError(
     use === 'start'
-      ? `no provider credentials are set (${ALL_CREDENTIALS}): name the workers' provider with --provider ` +
-          'volcengine|dashscope (this machine needs no keys), or use --provider simulator'
-      : `no provider credentials are set: set ${ALL_CREDENTIALS}, or use --provider simulator`,
+      ? `no provider credentials are set (${allCredentialNames()}): name the workers' provider with --provider ` +
+          `${PROVIDER_KINDS.join('|')} (this machine needs no keys), or use --provider simulator`
+      : `no provider credentials are set: set ${allCredentialNames()}, or use --provider simulator`,
   );
+}
+
+/** `--endpoint` is the endpoint of the batch's provider (the first of `--provider`). */
+function withEndpoint(plan: ProviderPlan, endpoint: string | undefined, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return endpoint ? { ...env, [PROVIDER_ENDPOINT_VARIABLE[plan.provider]]: endpoint } : env;
 }
 
 export async function setupProviders(
@@ -118,24 +153,27 @@ export async function setupProviders(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ProviderSetup> {
   const plan = planProviders(choice, use, env);
-  const kind = plan.provider;
+  const batch = { provider: plan.provider, ...(plan.providerList ? { providerList: plan.providerList } : {}) };
   if (!plan.simulated) {
-    const withEndpoint = { ...env };
-    if (endpoint)
-      withEndpoint[kind === 'volcengine' ? 'VOLCENGINE_VISUAL_ENDPOINT' : 'DASHSCOPE_HTTP_BASE_URL'] = endpoint;
-    return { provider: kind, providers: providersFromEnv(withEndpoint), taskQueue: plan.taskQueue };
+    if (endpoint && use === 'worker' && choice === undefined && plan.serves.length > 1)
+      throw new UsageError(
+        `--endpoint: this worker serves ${plan.serves.join(', ')}; name the provider it is for with --provider`,
+      );
+    const providers = providersFromEnv(withEndpoint(plan, endpoint, env), plan.serves);
+    return { ...batch, providers, taskQueue: plan.taskQueue };
   }
   const simulator = await startSimulator({ latencyMs: { dist: 'uniform', min: 1000, max: 3000 } });
   return {
-    provider: kind,
+    ...batch,
+    // The simulator speaks every provider's wire format, so its worker serves them all.
     providers: providersFromEnv(simulator.env()),
     taskQueue: plan.taskQueue,
     simulator,
     note:
       choice === 'simulator'
-        ? `using the built-in provider simulator (${kind} wire format) at ${simulator.url}`
-        : `no provider credentials are set (${ALL_CREDENTIALS}): using the built-in provider simulator ` +
-          `(${kind} wire format) at ${simulator.url}; the images are simulated`,
+        ? `using the built-in provider simulator (every provider's wire format) at ${simulator.url}`
+        : `no provider credentials are set (${allCredentialNames()}): using the built-in provider simulator ` +
+          `at ${simulator.url}; the images are simulated`,
   };
 }
 
@@ -145,19 +183,21 @@ export async function setupProviders(
  * and never the simulator in place of a real provider whose credentials are missing here.
  */
 export async function setupForBatch(
-  batch: { batchId: string; taskQueue: string; provider: ProviderKind },
+  batch: { batchId: string; taskQueue: string; provider: ProviderKind; providers?: ProviderKind[] },
   flags: { provider?: string; endpoint?: string },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ProviderSetup> {
   const simulated = isSimulatorQueue(batch.taskQueue, env);
-  if (!simulated && (flags.provider ?? batch.provider) === 'simulator')
+  if (!simulated && flags.provider === 'simulator')
     throw new UsageError(
       `batch ${batch.batchId} runs on task queue '${batch.taskQueue}' (${batch.provider}), not the simulator's`,
     );
-  const choice = simulated ? 'simulator' : (flags.provider ?? batch.provider);
-  if (choice !== 'simulator' && !hasCredentials(choice as ProviderKind, env))
+  const choice = simulated ? 'simulator' : (flags.provider ?? (batch.providers ?? [batch.provider]).join(','));
+  const parsed = parseProviderChoice(choice);
+  const missing = parsed.simulator ? [] : parsed.kinds.filter((k) => !hasCredentials(k, env));
+  if (missing.length)
     throw new UsageError(
-      `${missingCredentials(choice as ProviderKind)} not set here, and batch ${batch.batchId} uses ${choice}: ` +
+      `${missingOf(missing)} not set here, and batch ${batch.batchId} uses ${missing.join(', ')}: ` +
         'set them to work it in this process (nothing falls back to the simulator)',
     );
   return { ...(await setupProviders(choice, 'run', flags.endpoint, env)), taskQueue: batch.taskQueue };

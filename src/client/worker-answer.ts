@@ -20,11 +20,17 @@ export function answerTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(ms) && ms > 0 ? ms : DEFAULT_TIMEOUT_MS;
 }
 
-export async function hasPollers(session: Session, taskQueue: string): Promise<boolean> {
+/** `activity`: a provider's queue (`<queue>@<provider>`), where only activities are polled. */
+export async function hasPollers(
+  session: Session,
+  taskQueue: string,
+  type: 'workflow' | 'activity' = 'workflow',
+): Promise<boolean> {
   const answer = await session.client.workflowService.describeTaskQueue({
     namespace: session.target.namespace,
     taskQueue: { name: taskQueue, kind: 1 /* NORMAL */ },
-    taskQueueType: 1 /* WORKFLOW: handlers run in workflow tasks */,
+    // WORKFLOW (1): handlers run in workflow tasks; ACTIVITY (2).
+    taskQueueType: type === 'workflow' ? 1 : 2,
   });
   return (answer.pollers?.length ?? 0) > 0;
 }

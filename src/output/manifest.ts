@@ -5,9 +5,11 @@ import path from 'node:path';
 import type { ResultRecord } from '../shared/batch-types';
 import type { ImageResult, ProviderKind } from '../shared/types';
 import { batchFolder } from './batch-folder';
+import type { ManifestRequest } from './manifest-request';
 import { makeFolder, replaceFile } from './safe-write';
 
-export interface ManifestEntry extends Omit<ImageResult, 'itemId' | 'file' | 'status'> {
+/** The entry carries its item's request too (manifest-request.ts): `imagebatch run manifest.json` reuses it. */
+export interface ManifestEntry extends Omit<ImageResult, 'itemId' | 'file' | 'status'>, ManifestRequest {
   id: string;
   /** `queued`: not run yet, in a batch that stopped (its budget is spent) and can be resumed. */
   status: ImageResult['status'] | 'queued';
@@ -22,6 +24,8 @@ export interface Manifest {
   retryOf?: string;
   /** The provider simulator made the images, not a real provider. */
   simulated?: boolean;
+  /** When the batch started (absent when the workflow did not say). */
+  startedAt?: string;
   writtenAt: string;
   counts: Record<string, number>;
   items: ManifestEntry[];
@@ -47,11 +51,15 @@ export function buildManifest(o: {
   stopped?: string;
   provider: ProviderKind;
   simulated?: boolean;
+  /** Per item id: the request it made (requestsFor), so the manifest can be run again as an items file. */
+  requests?: Map<string, ManifestRequest>;
+  startedAt?: string;
   now: Date;
 }): Manifest {
   const counts: Record<string, number> = { succeeded: 0, failed: 0, cancelled: 0, skipped: 0 };
   const items = o.ids.map((id): ManifestEntry => {
     const r = o.latest.get(id);
+    const request = o.requests?.get(id);
     if (!r) {
       const status = o.stopped ? 'queued' : 'cancelled';
       counts[status] = (counts[status] ?? 0) + 1;
@@ -60,18 +68,19 @@ export function buildManifest(o: {
         : o.cancelled
           ? 'batch cancelled before the item started'
           : 'no result recorded';
-      return { id, status, file: null, provider: o.provider, attempts: 0, prompts: [], error };
+      return { id, ...request, status, file: null, provider: o.provider, attempts: 0, prompts: [], error };
     }
     counts[r.status]++;
     if (r.skipped) counts.skipped++;
     const { itemId: _i, at: _a, seq: _s, file, ...rest } = r;
-    return { id, ...rest, file: file ? path.relative(o.dir, file) : null };
+    return { id, ...request, ...rest, file: file ? path.relative(o.dir, file) : null };
   });
   return {
     batchId: o.batchId,
     retryOf: o.retryOf,
     ...(o.simulated ? { simulated: true } : {}),
     stopped: o.stopped,
+    ...(o.startedAt ? { startedAt: o.startedAt } : {}),
     writtenAt: o.now.toISOString(),
     counts,
     items,

@@ -22,7 +22,10 @@ export function credentialFingerprint(credential: string | undefined): string {
  * queues keep two accounts.
  */
 export function accountOf(provider: ProviderKind, providers: ProviderClients, taskQueue: string): AccountRef {
-  const { endpoint, fingerprint } = providers[provider].account();
+  const client = providers[provider];
+  // Callers check first (an activity fails AuthFailed naming the variables); this only keeps undefined out.
+  if (!client) throw new Error(`no ${provider} client here: its credentials are not set`);
+  const { endpoint, fingerprint } = client.account();
   const key = [provider, endpoint, fingerprint, taskQueue].join('\u0000');
   const hash = createHash('sha256').update(key).digest('hex');
   let host = endpoint;

@@ -1,6 +1,7 @@
 // The provider interface: plain async functions over HTTP, nothing of Temporal.
 import { ErrorType, type ErrorTypeName } from '../shared/errors';
 import type { AccountIdentity } from './account';
+import type { ComfyWorkflow } from './comfyui/graph';
 import type { ImageRequestSpec, ProviderKind } from '../shared/types';
 
 export interface ReferenceImage {
@@ -25,9 +26,20 @@ export type ImageRef = { url: string } | { base64: string };
 export type TaskStatus =
   { state: 'pending' | 'running' } | { state: 'done'; images: ImageRef[] } | { state: 'failed'; error: ProviderError };
 
+/** What a submit may carry besides the request; a provider uses what it can and ignores the rest. */
+export interface SubmitOptions {
+  /**
+   * The same for every attempt of one submit (workflow, run and activity id): a provider that takes a client id
+   * (ComfyUI's prompt_id) derives it from this, so a retried submit finds its job instead of making a second.
+   */
+  idempotencyKey?: string;
+  /** ComfyUI: the item's own graph and mapping (loaded by the activity from the item's `workflow` file). */
+  workflow?: ComfyWorkflow;
+}
+
 export interface ImageProviderClient {
   readonly kind: ProviderKind;
-  submit(req: GenerateRequest, signal?: AbortSignal): Promise<SubmittedTask>;
+  submit(req: GenerateRequest, signal?: AbortSignal, opts?: SubmitOptions): Promise<SubmittedTask>;
   status(task: SubmittedTask, signal?: AbortSignal): Promise<TaskStatus>;
   cancel(task: SubmittedTask, signal?: AbortSignal): Promise<void>;
   /** The account this client's tasks count against (endpoint and credential fingerprint). */

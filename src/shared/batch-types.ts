@@ -13,6 +13,14 @@ export interface BatchInput {
   /** `<out>`; images go into `<out>/<batchId>`. */
   outDir: string;
   provider: ProviderKind;
+  /** Fallback: the providers to try in order (the first is `provider`); an item's own list wins. */
+  providers?: ProviderKind[];
+  /** Move to the next provider also when moderation refused the prompt (after simplification could not help). */
+  fallbackOnModeration?: boolean;
+  /** Completion hook: a shell command run on a worker with the summary JSON on stdin, once, at the end. */
+  onComplete?: string;
+  /** Completion hook: a URL the summary is POSTed to (HMAC-signed when the worker has IMAGEBATCH_WEBHOOK_SECRET). */
+  webhook?: string;
   concurrency: number;
   policy: ImagePolicy;
   /** Name of the items file, for the summary. */
@@ -78,6 +86,8 @@ export interface BatchState {
   pauseReason?: string;
   /** Submissions promised to each image in flight: it stops before it makes more. */
   reserved?: Record<string, number>;
+  /** For the ETA: workflow time (ms) of the first item that finished (not skipped), and how many have since. */
+  rate?: { firstAt: number; finished: number };
 }
 
 export interface BatchProgress {
@@ -103,6 +113,10 @@ export interface BatchProgress {
   stopped?: string;
   /** The provider accounts the batch's images hold slots of (`imagebatch limit` shows them). */
   accounts?: AccountRef[];
+  /** Items finished per minute since the first one finished (absent until enough have: see batch-eta.ts). */
+  ratePerMinute?: number;
+  /** When the batch should end at that rate (ISO time, workflow clock); absent when nothing progresses. */
+  eta?: string;
 }
 
 export interface BatchSummary {
@@ -119,6 +133,18 @@ export interface BatchSummary {
   status: 'completed' | 'cancelled';
   /** The last failures (at most 20), so a summary read from the workflow names them without the folder. */
   failures?: FailureNote[];
+  /** In words, never looking cleaner than it was: "completed with 2 failed: 8 of 10 succeeded". */
+  outcome?: string;
+  /** The completion hooks (`--on-complete`, `--webhook`) and how each ended; absent when the batch has none. */
+  hooks?: HookOutcome[];
+}
+
+/** A completion hook that finally failed does not fail the batch: it is recorded here. */
+export interface HookOutcome {
+  kind: 'command' | 'webhook';
+  ok: boolean;
+  /** Why it failed, after its retries (a non-zero exit's stderr tail, an HTTP status). */
+  error?: string;
 }
 
 export type { ImageResult };

@@ -44,7 +44,29 @@ export const ItemSchema = z
       .regex(SAFE_NAME, 'must be a plain file name (no / or ..)')
       .regex(/\.(png|jpe?g|webp)$/i, 'must end in .png, .jpg, .jpeg or .webp')
       .optional(),
-    provider: z.enum(PROVIDER_KINDS, { message: `must be one of ${PROVIDER_KINDS.join(', ')}` }).optional(),
+    /** One provider, or several in the order to try them (fallback: the next when one cannot serve the item). */
+    provider: z
+      .union([
+        z.enum(PROVIDER_KINDS, { message: `must be one of ${PROVIDER_KINDS.join(', ')}` }),
+        z
+          .array(z.enum(PROVIDER_KINDS, { message: `must be one of ${PROVIDER_KINDS.join(', ')}` }))
+          .min(1, 'must name at least one provider')
+          .max(PROVIDER_KINDS.length)
+          .refine((l) => new Set(l).size === l.length, 'must not name a provider twice'),
+      ])
+      .optional(),
+    /**
+     * ComfyUI: the item's own graph file (API format with its mapping), relative to the items file; the reader
+     * makes it absolute and checks it, the activity reads it (a graph is not carried in history per item).
+     */
+    workflow: z.string().min(1).max(4096).optional(),
+    /** Variations: this many images of the prompt (seeds seed, seed+1, ..., or drawn and recorded). */
+    n: z.number().int().min(1).max(16).optional(),
+    /** Variations with these seeds, one image each. */
+    seeds: z.array(z.number().int().min(0).max(2147483647)).min(1).max(16).optional(),
+    /** Set by the reader on each variant: the id of the item it is a variation of, and which one (1-based). */
+    group: z.string().regex(SAFE_NAME).optional(),
+    variant: z.number().int().min(1).max(16).optional(),
     /** Volcengine req_key or DashScope model name. */
     model: z.string().min(1).max(200).optional(),
     params: z.record(z.string(), z.unknown()).optional(),
@@ -61,4 +83,7 @@ export type ImagePolicy = z.output<typeof PolicySchema>;
 export type ImageItem = z.output<typeof ItemSchema> & { id: string };
 
 /** What is sent to the provider for an item: everything but where the result goes and how it is run. */
-export type ImageRequestSpec = Omit<ImageItem, 'id' | 'filename' | 'provider' | 'policy'>;
+export type ImageRequestSpec = Omit<
+  ImageItem,
+  'id' | 'filename' | 'provider' | 'policy' | 'n' | 'seeds' | 'group' | 'variant'
+>;

@@ -1,4 +1,26 @@
-// The providers imagebatch speaks, by name.
+// The providers imagebatch speaks, by name, and where their activities run.
 
-export const PROVIDER_KINDS = ['volcengine', 'dashscope'] as const;
+export const PROVIDER_KINDS = ['volcengine', 'dashscope', 'fal', 'openai', 'comfyui'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
+
+/** Providers that answer with the image in one long call (no task to poll or cancel). */
+export const SYNC_PROVIDER_KINDS: readonly ProviderKind[] = ['openai'];
+
+export const isSyncProvider = (kind: ProviderKind): boolean => SYNC_PROVIDER_KINDS.includes(kind);
+
+/**
+ * The task queue of a provider's activities (submit, poll, generate, cancel, open its account): only workers that
+ * hold that provider's credentials poll it, so a task never lands on a worker that cannot call the provider, and
+ * waits (rather than fails) while no such worker runs. Workflows stay on the batch's own queue.
+ */
+export const providerTaskQueue = (taskQueue: string, kind: ProviderKind): string => `${taskQueue}@${kind}`;
+
+/** The providers to try for an item, in order: the item's own (one or a list), else the batch's list or provider. */
+export function providerOrder(
+  itemProvider: ProviderKind | readonly ProviderKind[] | undefined,
+  batch: { provider: ProviderKind; providers?: readonly ProviderKind[] },
+): ProviderKind[] {
+  if (typeof itemProvider === 'string') return [itemProvider];
+  if (itemProvider?.length) return [...itemProvider];
+  return batch.providers?.length ? [...batch.providers] : [batch.provider];
+}

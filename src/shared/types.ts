@@ -19,6 +19,37 @@ export interface ImageWorkflowInput {
   account?: AccountRef;
   /** Submissions the image may make (its share of the batch's budget); past it, it ends as BudgetReached. */
   maxSubmissions?: number;
+  /** No `account` yet (the batch was still opening it): the image opens its provider's account itself. */
+  openAccount?: boolean;
+  /** Fallback: the providers to try in order, `provider` first (absent: only `provider`). */
+  providers?: ProviderKind[];
+  /** Move to the next provider on a moderation refusal too (after simplification could not help). */
+  fallbackOnModeration?: boolean;
+}
+
+/** A provider an item was sent to, and why it moved on from it (absent for the one that made the image). */
+export interface ProviderTry {
+  provider: ProviderKind;
+  /** The error type that made the item move on (RateLimited, MaxWaitExceeded, Transient, AuthFailed, ...). */
+  errorType?: string;
+  reason?: string;
+}
+
+/**
+ * How an image was made, written into the image file (PNG chunks, or a sidecar JSON): what the workflow knows.
+ * The activity adds provider, model and task id.
+ */
+export interface ImageMetadata {
+  batchId: string;
+  itemId: string;
+  /** The prompt that made the image (the last of `prompts`). */
+  prompt: string;
+  negativePrompt?: string;
+  /** Every prompt tried, the original first. */
+  prompts: string[];
+  seed?: number;
+  width?: number;
+  height?: number;
 }
 
 export type ImageStatus = 'succeeded' | 'failed' | 'cancelled';
@@ -46,6 +77,10 @@ export interface ImageResult {
   skipped?: boolean;
   error?: string;
   errorType?: string;
+  /** Fallback: every provider tried, in order, with why the item moved on (only when more than one was tried). */
+  tried?: ProviderTry[];
+  /** The seed sent with the request that made the image (the item's, or the one a retry moved to). */
+  seed?: number;
 }
 
 /** What the collect activity returns after writing the file. */
@@ -82,4 +117,19 @@ export interface ProviderTaskRef {
   model: string;
 }
 
-export interface CollectImageInput extends OutputTarget, ProviderTaskRef {}
+export interface CollectImageInput extends OutputTarget, ProviderTaskRef {
+  /** Written into the image file (absent in histories recorded before metadata existed). */
+  meta?: ImageMetadata;
+}
+
+/** A synchronous provider's one call: the request in, the stored image out. */
+export interface GenerateImageInput extends OutputTarget {
+  provider: ProviderKind;
+  request: ImageRequestSpec;
+  meta?: ImageMetadata;
+  /** As for a submit: the image holds an account slot, a throttle is answered rather than retried here. */
+  throttledIsAnswer?: boolean;
+}
+
+export type GenerateImageOutput =
+  { existing: StoredImage } | { stored: StoredImage; model: string } | { throttled: { retryAfterMs?: number } };

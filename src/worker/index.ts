@@ -1,9 +1,10 @@
 // Worker construction, shared by `imagebatch worker`, `imagebatch run` and the tests.
 import fs from 'node:fs';
 import path from 'node:path';
-import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { type NativeConnection, type State, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { TASK_QUEUE } from '../shared/constants';
+import { PROVIDER_KINDS, providerTaskQueue } from '../shared/providers';
 import { BUNDLE_FILE } from './bundle';
 
 /** src/workflows/index.ts under vitest or a TS runner, lib/workflows/index.js when compiled. */
@@ -29,13 +30,59 @@ export interface ImageWorkerOptions extends ActivityDeps {
   tuning?: Partial<WorkerOptions>;
 }
 
-export async function createWorker(o: ImageWorkerOptions): Promise<Worker> {
-  return Worker.create({
-    connection: o.connection,
-    namespace: o.namespace ?? 'default',
-    taskQueue: o.taskQueue ?? TASK_QUEUE,
+/**
+ * The workers of one process, run and shut down together: one on the task queue (every workflow, and the activities
+ * that are no provider's), and one activity-only worker per provider it has a client for, on that provider's queue
+ * `<queue>@<provider>`. A provider's tasks thus reach only workers that hold its credentials, and wait while none runs.
+ */
+export class ImageWorker {
+  constructor(
+    readonly main: Worker,
+    readonly providerWorkers: Worker[],
+  ) {}
+
+  get taskQueues(): string[] {
+    return [this.main, ...this.providerWorkers].map((w) => w.options.taskQueue);
+  }
+
+  getState(): State {
+    return this.main.getState();
+  }
+
+  /** Ends when all have stopped; when one fails, the others are shut down and its error is thrown. */
+  async run(): Promise<void> {
+    const all = [this.main, ...this.providerWorkers];
+    const runs = all.map((w) =>
+      w.run().catch((err: unknown) => {
+        this.shutdown();
+        throw err;
+      }),
+    );
+    const settled = await Promise.allSettled(runs);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  shutdown(): void {
+    for (const w of [this.main, ...this.providerWorkers]) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+}
+
+export async function createWorker(o: ImageWorkerOptions): Promise<ImageWorker> {
+  const taskQueue = o.taskQueue ?? TASK_QUEUE;
+  const activities = createActivities(o);
+  const common = { connection: o.connection, namespace: o.namespace ?? 'default', activities };
+  const main = await Worker.create({
+    ...common,
+    taskQueue,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : defaultWorkflows()),
-    activities: createActivities(o),
     ...o.tuning,
   });
+  // Workflow tuning means nothing to a worker without workflows.
+  const { maxConcurrentWorkflowTaskExecutions: _w, maxCachedWorkflows: _c, ...activityTuning } = o.tuning ?? {};
+  const kinds = PROVIDER_KINDS.filter((k) => o.providers[k]);
+  const providerWorkers = await Promise.all(
+    kinds.map((kind) => Worker.create({ ...common, taskQueue: providerTaskQueue(taskQueue, kind), ...activityTuning })),
+  );
+  return new ImageWorker(main, providerWorkers);
 }

@@ -30,11 +30,24 @@ export class AccountSlot {
   private submitted = false;
   private throttles = 0;
 
+  /**
+   * `reopen` opens the account's workflow again when it is not running (default: the openAccount activity on the
+   * workflow's own queue, as histories recorded before provider queues have it).
+   */
   constructor(
-    private readonly account: AccountRef,
+    private account: AccountRef,
     private readonly who: { batchId: string; itemId: string },
+    private reopen: () => Promise<unknown> = () => openAccount({ provider: account.provider }),
   ) {
     setHandler(slotGrantedSignal, ({ token }) => void this.granted.add(token));
+  }
+
+  /** Fallback: the image moves to another provider's account; the slot held here is given back first. */
+  async moveTo(account: AccountRef, reopen: () => Promise<unknown>): Promise<void> {
+    await this.release();
+    this.account = account;
+    this.reopen = reopen;
+    this.throttles = 0;
   }
 
   /** Whether this image holds its slot now. */
@@ -57,7 +70,7 @@ export class AccountSlot {
     for (;;) {
       await account.signal(slotRequestSignal, request).catch(async () => {
         // The account's workflow is not running (closed while idle, or terminated): open it again and ask again.
-        await openAccount({ provider: this.account.provider });
+        await this.reopen();
         await account.signal(slotRequestSignal, request);
       });
       // Asked again now and then (the account ignores a repeat): an account terminated by hand forgot the request.

@@ -16,31 +16,50 @@ import {
 import type { BatchInput } from '../shared/batch-types';
 import { childClosedResult, failedImageResult } from '../shared/child-results';
 import { asMarkdownText } from '../shared/markdown';
+import { providerOrder } from '../shared/providers';
 import { ImageBatchId, ImageProvider, ImageState } from '../shared/search-attributes';
 import type { AccountRef } from '../shared/accounts';
 import type { ImageResult, ProviderKind } from '../shared/types';
 import { batchActivities } from './batch-activities';
 import type { BatchLedger, NextImage } from './batch-ledger';
 import { imageWorkflow } from './image';
+import { openAccountActivity } from './image-activities';
 
 const CHILD_CHECK_INTERVAL_MS = 5 * 60_000;
 
 /** The provider accounts of a batch's images, opened once per provider and run (an activity reads credentials). */
 export class BatchAccounts {
   private readonly opened = new Map<ProviderKind, Promise<AccountRef>>();
+  private readonly ready = new Map<ProviderKind, AccountRef>();
   /** The accounts opened so far, for the progress query. */
   readonly known: AccountRef[] = [];
+  /**
+   * Patched: histories recorded before provider queues opened accounts on the batch's own queue and waited for
+   * them. On a provider's queue the open waits for a worker with its credentials, which must not stop the batch.
+   */
+  readonly providerQueues = patched('provider-queues');
 
   of(provider: ProviderKind): Promise<AccountRef> {
     let account = this.opened.get(provider);
     if (!account) {
-      account = batchActivities.openAccount({ provider }).then((a) => {
+      const open = this.providerQueues
+        ? openAccountActivity(provider, true)
+        : () => batchActivities.openAccount({ provider });
+      account = open().then((a) => {
         this.known.push(a);
+        this.ready.set(provider, a);
         return a;
       });
       this.opened.set(provider, account);
     }
     return account;
+  }
+
+  /** The account if it is open already; else it starts opening it (in the background) and answers undefined. */
+  openNow(provider: ProviderKind): AccountRef | undefined {
+    // Its failure surfaces in the children, which open the account themselves meanwhile.
+    this.of(provider).catch(() => undefined);
+    return this.ready.get(provider);
   }
 }
 
@@ -64,9 +83,12 @@ export async function startImageChild(
 ): Promise<void> {
   const batchWorkflowId = workflowInfo().workflowId;
   const childId = childIdOf(batchWorkflowId, item.id, round);
-  const provider = item.provider ?? input.provider;
+  const providers = providerOrder(item.provider, input);
+  const provider = providers[0];
   ledger.started(item.id, childId);
-  const account = await accounts?.of(provider);
+  // An image whose account is not open yet opens it itself: only that image waits for a worker of its provider.
+  const account = accounts?.providerQueues ? accounts.openNow(provider) : await accounts?.of(provider);
+  const openOwnAccount = accounts?.providerQueues && !account ? { openAccount: true } : {};
   try {
     const child = await startChild(imageWorkflow, {
       workflowId: childId,
@@ -79,7 +101,10 @@ export async function startImageChild(
           policy: { ...input.policy, ...item.policy },
           reportTo: batchWorkflowId,
           account,
+          ...openOwnAccount,
           maxSubmissions,
+          // Only a list of more than one is sent: histories recorded before fallback have no field.
+          ...(providers.length > 1 ? { providers, fallbackOnModeration: input.fallbackOnModeration } : {}),
         },
       ],
       parentClosePolicy: ParentClosePolicy.ABANDON,

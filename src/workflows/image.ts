@@ -9,53 +9,30 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   patched,
-  proxyActivities,
   setCurrentDetails,
   sleep,
   TimeoutFailure,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import { AccountSlot } from './account-slot';
+import { imageActivities, openAccountActivity } from './image-activities';
+import { MAX_WAIT_EXCEEDED, ProviderFallback } from './image-providers';
 import { IMAGE_FAILED } from '../shared/child-results';
-import { ErrorType, NON_RETRYABLE_ERRORS } from '../shared/errors';
+import { ErrorType } from '../shared/errors';
 import { imageFinishedSignal } from '../shared/messages';
 import { asMarkdownText } from '../shared/markdown';
 import { cleanPrompt, simplifyPrompt } from '../shared/prompt';
+import { isSyncProvider } from '../shared/providers';
 import { ImageBatchId, ImageProvider, ImageState } from '../shared/search-attributes';
 import type {
-  ImagePolicy,
+  ImageMetadata,
+  ImageRequestSpec,
   ImageResult,
   ImageState as State,
   ImageWorkflowInput,
+  ProviderKind,
   ProviderTaskRef,
 } from '../shared/types';
-
-const MAX_WAIT_EXCEEDED = 'MaxWaitExceeded';
-
-function activitiesFor(policy: ImagePolicy) {
-  const nonRetryableErrorTypes = [...NON_RETRYABLE_ERRORS];
-  const submit = proxyActivities<Activities>({
-    startToCloseTimeout: '60s',
-    heartbeatTimeout: '10s',
-    // Transient errors and 429s are retried with backoff, but never longer than the item's max wait.
-    scheduleToCloseTimeout: policy.maxWaitMs,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
-  });
-  const collect = proxyActivities<Activities>({
-    startToCloseTimeout: '120s',
-    heartbeatTimeout: '10s',
-    scheduleToCloseTimeout: Math.max(policy.maxWaitMs - policy.expectedLatencyMs, 2 * policy.pollIntervalMs),
-    retry: {
-      initialInterval: policy.pollIntervalMs,
-      backoffCoefficient: 1,
-      maximumInterval: policy.pollIntervalMs,
-      nonRetryableErrorTypes,
-    },
-  });
-  const cleanup = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 3 } });
-  return { submitImage: submit.submitImage, collectImage: collect.collectImage, cancelImage: cleanup.cancelImage };
-}
 
 /** The failure's type for the decisions below: an ApplicationFailure type, or MaxWaitExceeded for timeouts. */
 export function classify(err: unknown): { type: string; message: string } {
@@ -93,24 +70,54 @@ async function report(reportTo: string | undefined, result: ImageResult): Promis
   }
 }
 
+/** The image's slot of its first provider's account: the batch opened it, or the image opens it itself. */
+async function imageSlot(input: ImageWorkflowInput, provider: ProviderKind, providerQueues: boolean) {
+  const who = { batchId: input.batchId, itemId: input.item.id };
+  if (input.account && patched('account-slots'))
+    return new AccountSlot(input.account, who, providerQueues ? openAccountActivity(provider, true) : undefined);
+  if (input.openAccount && providerQueues) {
+    setCurrentDetails(`**${asMarkdownText(input.item.id)}** · waiting for a worker that serves ${provider}`);
+    const open = openAccountActivity(provider, true);
+    return new AccountSlot(await open(), who, open);
+  }
+  return undefined;
+}
+
 export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageResult> {
-  const { item, policy, provider } = input;
+  const { item, policy } = input;
   // What the provider gets of the item: all but where the result goes and how the item is run.
-  const { id: _id, filename: _filename, provider: _provider, policy: _policy, ...providerRequest } = item;
-  const { submitImage, collectImage, cancelImage } = activitiesFor(policy);
+  const {
+    id: _id,
+    filename: _filename,
+    provider: _provider,
+    policy: _policy,
+    n: _n,
+    seeds: _seeds,
+    group: _group,
+    variant: _variant,
+    ...providerRequest
+  } = item;
+  // Patched: histories recorded before provider queues scheduled the provider's activities on the workflow's queue.
+  const providerQueues = patched('provider-queues');
+  const fallback = new ProviderFallback(
+    input.providers?.length ? input.providers : [input.provider],
+    input.fallbackOnModeration,
+  );
+  let provider = fallback.current;
+  let activities = imageActivities(policy, provider, providerQueues);
   const target = { outDir: input.outDir, itemId: item.id, filename: item.filename };
   const result: ImageResult = { itemId: item.id, status: 'failed', provider, attempts: 0, prompts: [] };
-  let prompt = cleanPrompt(item.prompt);
+  const originalPrompt = cleanPrompt(item.prompt);
+  let prompt = originalPrompt;
   result.prompts.push(prompt);
   let seed = item.seed;
   let retriesLeft = policy.retries;
   let simplificationsLeft = policy.simplifications;
   let task: ProviderTaskRef | undefined;
+  /** Workflow time of the first throttle in a row on this provider (a fallback moves on past the max wait). */
+  let throttledSince: number | undefined;
   // Patched: histories recorded before accounts existed took no slot.
-  const slot =
-    input.account && patched('account-slots')
-      ? new AccountSlot(input.account, { batchId: input.batchId, itemId: item.id })
-      : undefined;
+  const slot = await imageSlot(input, provider, providerQueues);
 
   upsertSearchAttributes([
     { key: ImageBatchId, value: input.batchId },
@@ -118,7 +125,23 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
     { key: ImageState, value: 'submitted' },
   ]);
 
+  /** What the image file records of how it was made (the activity adds provider, model and task id). */
+  const metadata = (request: ImageRequestSpec): ImageMetadata => ({
+    batchId: input.batchId,
+    itemId: item.id,
+    prompt: request.prompt,
+    ...(request.negativePrompt ? { negativePrompt: request.negativePrompt } : {}),
+    prompts: [...result.prompts],
+    ...(request.seed !== undefined && request.seed >= 0 ? { seed: request.seed } : {}),
+    ...(request.width ? { width: request.width, height: request.height } : {}),
+  });
+
   const finish = async (): Promise<ImageResult> => {
+    result.provider = provider;
+    const tried = fallback.tried(
+      result.status === 'succeeded' ? undefined : { errorType: result.errorType, reason: result.error },
+    );
+    if (tried) result.tried = tried;
     // The slot goes back first, so the next image of the account starts as soon as possible; the report goes out
     // in the same workflow task.
     const released = slot?.release();
@@ -133,6 +156,35 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
       });
     }
     return result;
+  };
+
+  const succeeded = (stored: { file: string; sha256: string; bytes: number }, skipped = false) => {
+    Object.assign(result, { status: 'succeeded', file: stored.file, sha256: stored.sha256, bytes: stored.bytes });
+    if (skipped) result.skipped = true;
+    else if (seed !== undefined && seed >= 0) result.seed = seed;
+    result.error = undefined;
+    result.errorType = undefined;
+    return finish();
+  };
+
+  /** Fallback: the next provider, with its own retries and simplifications (and its own account's slot). */
+  const moveOn = async (errorType: string, reason: string) => {
+    provider = fallback.next(errorType, reason);
+    activities = imageActivities(policy, provider, providerQueues);
+    retriesLeft = policy.retries;
+    simplificationsLeft = policy.simplifications;
+    throttledSince = undefined;
+    task = undefined;
+    // Another provider's moderation may take what this one refused: it gets the prompt as written.
+    if (errorType === ErrorType.ContentRejected && prompt !== originalPrompt) {
+      prompt = originalPrompt;
+      result.prompts.push(prompt);
+    }
+    upsertSearchAttributes([{ key: ImageProvider, value: provider }]);
+    if (slot) {
+      const open = openAccountActivity(provider, providerQueues);
+      await slot.moveTo(await open(), open);
+    }
   };
 
   try {
@@ -150,23 +202,42 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
           setCurrentDetails(`**${asMarkdownText(item.id)}** · waiting for a slot of ${asMarkdownText(slot.label)}`);
           await slot.acquire();
         }
-        // Not cancellable: once a provider task exists this workflow must know it, to cancel it.
-        const submitted = await CancellationScope.nonCancellable(() =>
-          submitImage({ ...target, provider, request, ...(slot ? { throttledIsAnswer: true } : {}) }),
-        );
+        const sync = isSyncProvider(provider);
+        const throttleAnswer = slot ? { throttledIsAnswer: true } : {};
+        if (sync) {
+          setState('generating');
+          setCurrentDetails(
+            `**${asMarkdownText(item.id)}** · ${provider} · attempt ${result.attempts + 1}` +
+              `\n\nprompt: ${asMarkdownText(prompt)}`,
+          );
+        }
+        // Not cancellable: once a provider task exists this workflow must know it, to cancel it. A synchronous
+        // call has no task: cancelling it abandons the call.
+        const submitted = sync
+          ? await activities.generateImage({ ...target, provider, request, meta: metadata(request), ...throttleAnswer })
+          : await CancellationScope.nonCancellable(() =>
+              activities.submitImage({ ...target, provider, request, ...throttleAnswer }),
+            );
         if ('throttled' in submitted) {
           // The provider's limit, not this item's fault: wait for a slot again; the max wait starts at the submit.
+          // With a provider to fall back to, a limit that lasts past the max wait is one this provider cannot serve.
+          throttledSince ??= Date.now();
+          if (fallback.hasNext && Date.now() - throttledSince >= policy.maxWaitMs) {
+            await moveOn(ErrorType.RateLimited, `rate limited for longer than the max wait (${policy.maxWaitMs} ms)`);
+            continue;
+          }
           await slot?.throttled(submitted.throttled.retryAfterMs);
           continue;
         }
-        if ('existing' in submitted) {
-          Object.assign(result, { status: 'succeeded', skipped: true, file: submitted.existing.file });
-          Object.assign(result, { sha256: submitted.existing.sha256, bytes: submitted.existing.bytes });
-          return await finish();
-        }
+        throttledSince = undefined;
+        if ('existing' in submitted) return await succeeded(submitted.existing, true);
         result.attempts++;
         result.tasks = (result.tasks ?? 0) + 1;
         slot?.noteSubmitted();
+        if ('stored' in submitted) {
+          result.model = submitted.model;
+          return await succeeded(submitted.stored);
+        }
         task = { provider, taskId: submitted.taskId, model: submitted.model };
         result.providerTaskId = task.taskId;
         result.model = task.model;
@@ -177,11 +248,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
             `\n\nprompt: ${asMarkdownText(prompt)}`,
         );
         await sleep(policy.expectedLatencyMs);
-        const stored = await collectImage({ ...target, ...task });
-        Object.assign(result, { status: 'succeeded', file: stored.file, sha256: stored.sha256, bytes: stored.bytes });
-        result.error = undefined;
-        result.errorType = undefined;
-        return await finish();
+        return await succeeded(await activities.collectImage({ ...target, ...task, meta: metadata(request) }));
       } catch (err) {
         if (isCancellation(err)) throw err;
         const { type, message } = classify(err);
@@ -198,15 +265,23 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
             task = undefined;
             continue;
           }
+          if (fallback.movesOn(type, true)) {
+            await moveOn(type, message);
+            continue;
+          }
           result.error = `moderation rejected the prompt and simplification could not help: ${message}`;
           return await finish();
+        }
+        // Lost, failed, unusable or overdue: free the provider's slot before anything else.
+        if (task && type === MAX_WAIT_EXCEEDED) await activities.cancelImage(task);
+        task = undefined;
+        if (fallback.movesOn(type, retriesLeft <= 0)) {
+          await moveOn(type, message);
+          continue;
         }
         // Nothing a resubmission would fix; a full disk must not burn paid submissions either.
         if (([ErrorType.InvalidRequest, ErrorType.AuthFailed, ErrorType.LocalStorage] as string[]).includes(type))
           return await finish();
-        // Lost, failed, unusable or overdue: free the provider's slot, then resubmit within the budget.
-        if (task && type === MAX_WAIT_EXCEEDED) await cancelImage(task);
-        task = undefined;
         if (retriesLeft <= 0) {
           result.error = `${message} (gave up after ${policy.retries} retries)`;
           return await finish();
@@ -219,10 +294,11 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
-        if (task) await cancelImage(task);
+        if (task) await activities.cancelImage(task);
         await slot?.release();
         result.status = 'cancelled';
         result.error = 'cancelled';
+        result.provider = provider;
         setState('cancelled');
         await report(input.reportTo, result);
       });

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { providersFromEnv } from '../../src/providers';
+import { providersFromEnv, taskClient } from '../../src/providers';
 import { SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
 import { freePort } from '../../src/temporal/dev-server';
 import { BIN, spawnCli } from '../helpers/cli';
@@ -109,14 +109,17 @@ describe("the simulator service's command", () => {
     await waitFor(() => /provider simulator on/.test(sim!.output.stdout) || sim!.exitCode !== null, 'the simulator');
     expect(sim.exitCode, sim.output.stderr).toBeNull();
     const local = `http://127.0.0.1:${port}`;
-    const providers = providersFromEnv({
-      VOLCENGINE_VISUAL_ENDPOINT: local,
-      VOLC_ACCESSKEY: 'AKSIMULATOR',
-      VOLC_SECRETKEY: 'SKSIMULATOR',
-    });
-    const task = await providers.volcengine.submit({ prompt: 'a harbour' });
+    const volcengine = taskClient(
+      providersFromEnv({
+        VOLCENGINE_VISUAL_ENDPOINT: local,
+        VOLC_ACCESSKEY: 'AKSIMULATOR',
+        VOLC_SECRETKEY: 'SKSIMULATOR',
+      }),
+      'volcengine',
+    );
+    const task = await volcengine.submit({ prompt: 'a harbour' });
     const status = await waitFor(async () => {
-      const st = await providers.volcengine.status(task);
+      const st = await volcengine.status(task);
       return st.state === 'done' ? st : undefined;
     }, 'the task');
     expect(status.images[0]).toEqual({ url: expect.stringMatching(/^http:\/\/simulator:8787\/images\//) });

@@ -25,6 +25,11 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
     'DASHSCOPE_API_KEY',
     'VOLCENGINE_VISUAL_ENDPOINT',
     'DASHSCOPE_HTTP_BASE_URL',
+    'FAL_KEY',
+    'FAL_QUEUE_URL',
+    'OPENAI_API_KEY',
+    'OPENAI_BASE_URL',
+    'COMFYUI_URL',
   ]) {
     if (!(k in extra)) delete env[k];
   }

@@ -2,11 +2,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Worker } from '@temporalio/worker';
 import { providersFromEnv } from '../../src/providers';
 import type { KnobsInput } from '../../src/providers/simulator/knobs';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
-import { createWorker } from '../../src/worker';
+import { createWorker, type ImageWorker } from '../../src/worker';
 import type { ImagePolicy } from '../../src/shared/types';
 import { workflowBundle } from './bundle';
 import { nativeConnection, testClient, uniqueQueue } from './temporal';
@@ -21,7 +20,7 @@ export const FAST_POLICY: ImagePolicy = {
 
 export interface ImageEnv {
   sim: ProviderSimulator;
-  worker: Worker;
+  worker: ImageWorker;
   taskQueue: string;
   outDir: string;
   client: Awaited<ReturnType<typeof testClient>>;

@@ -5,13 +5,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Worker } from '@temporalio/worker';
 import { accountOf } from '../../src/providers/account';
 import { providersFromEnv } from '../../src/providers';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
 import { accountStateQuery, setLimitUpdate } from '../../src/shared/accounts';
 import { progressQuery } from '../../src/shared/messages';
-import { createWorker } from '../../src/worker';
+import { createWorker, type ImageWorker } from '../../src/worker';
 import { type BatchTarget, makeItems, startTestBatch } from '../helpers/batch';
 import { waitFor } from '../helpers/image-env';
 import { workflowBundle } from '../helpers/bundle';
@@ -30,7 +29,7 @@ async function accountEnv(providerLimit: number, setLimit?: number, latencyMs = 
   const sim = await startSimulator({ latencyMs, concurrencyLimit: providerLimit });
   const providers = providersFromEnv(sim.env());
   const taskQueue = uniqueQueue('acct');
-  const worker: Worker = await createWorker({
+  const worker: ImageWorker = await createWorker({
     connection: await nativeConnection(),
     taskQueue,
     providers,

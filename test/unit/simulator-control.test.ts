@@ -2,7 +2,7 @@
 // use the public URL it is given (a container listening on 0.0.0.0 is reached by its service name).
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { providersFromEnv } from '../../src/providers';
+import { providersFromEnv, taskClient } from '../../src/providers';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
 
 let sim: ProviderSimulator | undefined;
@@ -47,10 +47,13 @@ describe('the public URL', () => {
     expect(sim.env().VOLCENGINE_VISUAL_ENDPOINT).toBe('http://simulator:8787');
     expect(sim.env().DASHSCOPE_HTTP_BASE_URL).toBe('http://simulator:8787/api/v1');
     // The client talks to where it listens; the image link it gets back names the public URL.
-    const providers = providersFromEnv({ ...sim.env(), VOLCENGINE_VISUAL_ENDPOINT: sim.url });
-    const task = await providers.volcengine.submit({ prompt: 'a lighthouse' });
+    const volcengine = taskClient(
+      providersFromEnv({ ...sim.env(), VOLCENGINE_VISUAL_ENDPOINT: sim.url }),
+      'volcengine',
+    );
+    const task = await volcengine.submit({ prompt: 'a lighthouse' });
     await new Promise((r) => setTimeout(r, 50));
-    const status = await providers.volcengine.status(task);
+    const status = await volcengine.status(task);
     expect(status.state).toBe('done');
     const ref = status.state === 'done' ? status.images[0] : undefined;
     expect(ref && 'url' in ref && ref.url).toMatch(/^http:\/\/simulator:8787\/images\//);

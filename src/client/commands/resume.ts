@@ -57,7 +57,10 @@ async function resumeHere(
   resume: Parameters<typeof answerControl>[2],
 ): Promise<number> {
   const input = await batchInputOf(session.client, batch.handle);
-  const setup = { ...(await setupForBatch({ ...batch, provider: input.provider }, flags)), accountLimits };
+  const setup = {
+    ...(await setupForBatch({ ...batch, provider: input.provider, providers: input.providers }, flags)),
+    accountLimits,
+  };
   if (setup.note) process.stderr.write(`imagebatch: ${setup.note}\n`);
   process.stderr.write(`imagebatch: no worker serves task queue '${batch.taskQueue}'; working the batch here.\n`);
   try {

@@ -65,7 +65,10 @@ async function retryFinished(
     continueAsNewAfterEvents: undefined,
   };
   // The old batch's queue and provider: its accounts are there, and a real batch is never retried on the simulator.
-  const setup = { ...(await setupForBatch({ ...batch, provider: old.provider }, flags)), accountLimits };
+  const setup = {
+    ...(await setupForBatch({ ...batch, provider: old.provider, providers: old.providers }, flags)),
+    accountLimits,
+  };
   try {
     return await withInProcessWorker(session, setup, () =>
       startAndFollow(session, input, {

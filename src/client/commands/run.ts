@@ -1,7 +1,11 @@
 // `imagebatch run` (start, follow, report) and `imagebatch start` (start and return the id).
 import path from 'node:path';
 import { itemsSourceFor } from '../../output/items-copy';
+import { credentialNames } from '../../providers';
 import { SAFE_NAME } from '../../shared/item-schema';
+import { PROVIDER_KINDS, providerTaskQueue } from '../../shared/providers';
+import type { ImageItem, ProviderKind } from '../../shared/types';
+import { itemProviders } from '../items-rules';
 import type { BatchInput } from '../../shared/batch-types';
 import { checkBatchIdReuse } from '../batch-reuse';
 import { batchWorkflowId, newBatchId, printStartBanner, startBatch } from '../batch-start';
@@ -31,36 +35,58 @@ export interface RunFlags extends SettingFlags {
   taskQueue?: string;
   /** The batch's submission budget. */
   maxSubmissions?: number;
+  /** With a provider list: move on to the next provider after a moderation refusal too. */
+  fallbackOnModeration?: boolean;
+  /** Completion hooks, run by a worker at the batch's end. */
+  onComplete?: string;
+  webhook?: string;
+  /** A filename template (`{id}-{seed}.png`), and which entries of a manifest to run again. */
+  filename?: string;
+  only?: string;
 }
 
 /** Everything that can be wrong with the input is found here, before anything connects or starts. */
-function prepare(itemsFile: string, flags: RunFlags) {
+function prepare(itemsFile: string, flags: RunFlags, served?: readonly ProviderKind[]) {
   if (!flags.out) throw new UsageError('--out DIR is required');
   const settings = resolveSettings(flags);
   const batchId = flags.batchId ?? newBatchId();
   if (!SAFE_NAME.test(batchId))
     throw new UsageError(`--batch-id '${batchId}': use letters, digits, dot, dash or underscore`);
-  const parsed = readItemsFile(itemsFile, flags);
+  // The batch id is known here: a filename template may name it ({batch}).
+  const parsed = readItemsFile(itemsFile, { ...flags, batchId, served });
   const batchDir = path.resolve(flags.out, batchId);
-  return { settings, batchId, parsed, batchDir, maxSubmissions: flags.maxSubmissions };
+  const hooks = { onComplete: flags.onComplete, webhook: flags.webhook };
+  const fallbackOnModeration = Boolean(flags.fallbackOnModeration);
+  return { settings, batchId, parsed, batchDir, maxSubmissions: flags.maxSubmissions, hooks, fallbackOnModeration };
 }
 
-function batchInput(p: ReturnType<typeof prepare>, provider: BatchInput['provider'], simulated: boolean): BatchInput {
+function batchInput(
+  p: ReturnType<typeof prepare>,
+  { provider, providerList }: { provider: ProviderKind; providerList?: ProviderKind[] },
+  simulated: boolean,
+): BatchInput {
   return {
     batchId: p.batchId,
     items: itemsSourceFor(p.parsed.items, p.batchDir),
     outDir: p.batchDir,
     provider,
+    // Only a list of more than one, and the flag only when set: older workers read neither.
+    ...(providerList ? { providers: providerList } : {}),
+    ...(p.fallbackOnModeration ? { fallbackOnModeration: true } : {}),
     concurrency: p.settings.concurrency,
     policy: p.settings.policy,
     itemsName: path.basename(p.parsed.file),
     maxSubmissions: p.maxSubmissions,
+    // Only when asked for: a batch without hooks schedules no hook activities.
+    ...(p.hooks.onComplete ? { onComplete: p.hooks.onComplete } : {}),
+    ...(p.hooks.webhook ? { webhook: p.hooks.webhook } : {}),
     ...(simulated ? { simulated } : {}),
   };
 }
 
 export async function runCommand(itemsFile: string, flags: RunFlags): Promise<number> {
-  const p = prepare(itemsFile, flags);
+  // Its worker is this process: an item naming a provider it cannot serve is refused with the items' problems.
+  const p = prepare(itemsFile, flags, planProviders(flags.provider, 'run').serves);
   // Its worker is this process: the batch folder must be writable here (a `start`'s workers may be elsewhere).
   checkBatchFolder(p.batchDir);
   const setup = {
@@ -76,7 +102,7 @@ export async function runCommand(itemsFile: string, flags: RunFlags): Promise<nu
   try {
     await checkBatchIdReuse(session, p.batchId, p.parsed.items);
     return await withInProcessWorker(session, setup, () =>
-      startAndFollow(session, batchInput(p, setup.provider, Boolean(setup.simulator)), {
+      startAndFollow(session, batchInput(p, setup, Boolean(setup.simulator)), {
         taskQueue: setup.taskQueue,
         json: Boolean(flags.json),
         banner: [
@@ -99,9 +125,10 @@ export async function startCommand(itemsFile: string, flags: RunFlags): Promise<
   const session = await openSession({ allowEmbedded: false });
   try {
     await checkBatchIdReuse(session, p.batchId, p.parsed.items);
-    await startBatch(session, batchInput(p, plan.provider, plan.simulated), plan.taskQueue);
+    await startBatch(session, batchInput(p, plan, plan.simulated), plan.taskQueue);
     printStartBanner(session, p.batchId, [`${p.parsed.items.length} items`]);
-    for (const line of await whoRunsIt(session, plan)) process.stderr.write(`imagebatch: ${line}\n`);
+    const needed = providersNeeded(p.parsed.items, plan, flags.provider);
+    for (const line of await whoRunsIt(session, plan, needed)) process.stderr.write(`imagebatch: ${line}\n`);
     if (flags.json)
       process.stdout.write(
         JSON.stringify({ batchId: p.batchId, workflowId: batchWorkflowId(p.batchId), taskQueue: plan.taskQueue }) +
@@ -114,16 +141,33 @@ export async function startCommand(itemsFile: string, flags: RunFlags): Promise<
   }
 }
 
-/** Which worker runs a started batch: one with the credentials (they need not be here), and whether one polls yet. */
-async function whoRunsIt(session: Session, plan: ProviderPlan): Promise<string[]> {
+/** Every provider some item of the batch may be sent to: the batch's list and the items' own. */
+function providersNeeded(items: ImageItem[], plan: ProviderPlan, choice: string | undefined): ProviderKind[] {
+  const needed = new Set<ProviderKind>(plan.providerList ?? [plan.provider]);
+  for (const item of items) for (const k of itemProviders(item, choice)) needed.add(k);
+  return PROVIDER_KINDS.filter((k) => needed.has(k));
+}
+
+/**
+ * Which workers run a started batch: ones with the credentials (they need not be here), and whether one polls yet,
+ * the batch's queue (its workflows) and each provider's queue (its activities, served only where its keys are).
+ */
+async function whoRunsIt(session: Session, plan: ProviderPlan, needed: ProviderKind[]): Promise<string[]> {
   const command = `\`${workerCommandFor(plan.taskQueue, plan.simulated)}\``;
-  const lines = [
-    plan.credentialsElsewhere
-      ? `${missingCredentials(plan.provider)} not set here: a worker that has them runs this ${plan.provider} ` +
-        `batch (${command})`
-      : `a worker runs it: ${command}`,
-  ];
+  const elsewhere = plan.credentialsElsewhere ?? [];
+  const lines = elsewhere.length
+    ? elsewhere.map(
+        (k) => `${missingCredentials(k)} not set here: a worker that has them runs this ${k} batch (${command})`,
+      )
+    : [`a worker runs it: ${command}`];
   if (!(await hasPollers(session, plan.taskQueue)))
     lines.push(`no worker polls task queue '${plan.taskQueue}' yet: the batch waits until one does`);
+  for (const kind of needed) {
+    const queue = providerTaskQueue(plan.taskQueue, kind);
+    if (!(await hasPollers(session, queue, 'activity')))
+      lines.push(
+        `no worker serves ${kind} yet (task queue '${queue}'): its images wait for a worker with ${credentialNames(kind)}`,
+      );
+  }
   return lines;
 }

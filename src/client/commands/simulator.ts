@@ -20,7 +20,9 @@ const ms = (name: string) => (v: string) => {
 export function addSimulatorCommand(program: Command) {
   program
     .command('simulator')
-    .description('run the provider simulator: Volcengine Visual and DashScope wire formats on one HTTP port')
+    .description(
+      'run the provider simulator: Volcengine Visual, DashScope, fal, OpenAI Images and ComfyUI wire formats on one HTTP port',
+    )
     .option('--port <port>', 'port to listen on (0 picks one)', '8787')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--public-url <url>', 'the base URL clients reach it at (image links use it), e.g. http://simulator:8787')
@@ -64,12 +66,20 @@ export function addSimulatorCommand(program: Command) {
     .option('--volc-access-key <ak>', 'the access key it accepts (default AKSIMULATOR)')
     .option('--volc-secret-key <sk>', 'the secret key it verifies signatures with (default SKSIMULATOR)')
     .option('--dashscope-key <key>', 'the DashScope API key it accepts (default sk-simulator)')
+    .option('--fal-key <key>', 'the fal key it accepts (default fal-simulator)')
+    .option('--openai-key <key>', 'the OpenAI API key it accepts (default sk-openai-simulator)')
+    .option(
+      '--fal-moderation <how>',
+      'how fal reports a moderated prompt at result: content_policy_violation (a 422) or has_nsfw_concepts',
+    )
     .option('--random-seed <n>', 'seed of the fault and latency draws (default 1)')
     .addHelpText(
       'after',
       '\nEndpoints: POST /?Action=CVSync2AsyncSubmitTask|CVSync2AsyncGetResult|CVCancelTask (Volcengine, signed),\n' +
         'POST /api/v1/services/aigc/text2image/image-synthesis, GET /api/v1/tasks/{id}, POST /api/v1/tasks/{id}/cancel\n' +
-        '(DashScope), GET /images/{task}/0.png, GET /__stats, GET|POST /__knobs, POST /__reset.',
+        '(DashScope), POST /fal/{owner}/{app}, GET /fal/{owner}/{app}/requests/{id}[/status], PUT .../cancel (fal),\n' +
+        'POST /v1/images/generations (OpenAI), POST /prompt, GET /history/{id}, GET|POST /queue, POST /interrupt,\n' +
+        'GET /view (ComfyUI), GET /images/{task}/0.png, GET /__stats, GET|POST /__knobs, POST /__reset.',
     )
     .action(action(simulatorCommand));
 }
@@ -100,6 +110,9 @@ export interface SimulatorFlags {
   volcAccessKey?: string;
   volcSecretKey?: string;
   dashscopeKey?: string;
+  falKey?: string;
+  openaiKey?: string;
+  falModeration?: string;
   randomSeed?: string;
 }
 
@@ -140,6 +153,9 @@ export function knobsFromFlags(f: SimulatorFlags): KnobsInput {
   set('volcAccessKey', f.volcAccessKey);
   set('volcSecretKey', f.volcSecretKey);
   set('dashscopeKey', f.dashscopeKey);
+  set('falKey', f.falKey);
+  set('openaiKey', f.openaiKey);
+  set('falModeration', f.falModeration);
   set('randomSeed', f.randomSeed === undefined ? undefined : Number(f.randomSeed));
   const parsed = KnobsSchema.safeParse(knobs);
   if (!parsed.success) {

@@ -1,4 +1,6 @@
 // `imagebatch worker`: a long-running worker. Run as many as you like, on as many machines, against one cluster.
+import type { ProviderClients } from '../../providers';
+import { PROVIDER_KINDS, providerTaskQueue } from '../../shared/providers';
 import { setupWorker } from '../in-process';
 import { setupProviders } from '../provider-setup';
 import { openSession } from '../session';
@@ -12,6 +14,12 @@ export interface WorkerFlags {
   maxWorkflowTasks?: number;
   taskQueue?: string;
   config?: string;
+}
+
+/** "fal ('q@fal'), dashscope ('q@dashscope')" */
+function servedQueues(taskQueue: string, providers: ProviderClients): string {
+  const kinds = PROVIDER_KINDS.filter((k) => providers[k]);
+  return kinds.map((k) => `${k} ('${providerTaskQueue(taskQueue, k)}')`).join(', ');
 }
 
 export async function workerCommand(flags: WorkerFlags): Promise<number> {
@@ -28,6 +36,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     console.error(
       `imagebatch worker: polling task queue '${setup.taskQueue}' on ${session.target.address} (namespace ${session.target.namespace}); Ctrl-C stops it.`,
     );
+    console.error(`Providers served (each on its own queue): ${servedQueues(setup.taskQueue, setup.providers)}.`);
     const limits = Object.entries(accountLimits).map(([p, n]) => `${p} ${n}`);
     if (limits.length) console.error(`Accounts this worker opens start with the limit: ${limits.join(', ')}.`);
     if (session.uiUrl) console.error(`Web UI: ${session.uiUrl}`);

@@ -8,6 +8,7 @@ import { isSuccess } from '../http-errors';
 import {
   type GenerateRequest,
   type ImageProviderClient,
+  type SubmitOptions,
   type SubmittedTask,
   type TaskStatus,
   taskFailed,
@@ -30,12 +31,8 @@ export function comfyuiOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Com
   return { baseUrl: env.COMFYUI_URL || COMFYUI_DEFAULT_URL };
 }
 
-export interface ComfyuiSubmitOptions {
-  /** The same key for every attempt of one submit (e.g. workflow, run and activity id): one job however often. */
-  idempotencyKey?: string;
-  /** The item's own graph and mapping. */
-  workflow?: ComfyWorkflow;
-}
+/** The idempotency key (one job however often a submit is retried) and the item's own graph. */
+export type ComfyuiSubmitOptions = SubmitOptions;
 
 /** A lowercase UUID (as ComfyUI wants a prompt_id) that is the same for the same key. */
 export function comfyPromptId(idempotencyKey: string): string {
@@ -78,7 +75,7 @@ interface HistoryEntry {
   status?: { status_str?: string; messages?: [string, Record<string, unknown>][] };
 }
 
-export class ComfyuiClient implements Omit<ImageProviderClient, 'kind'> {
+export class ComfyuiClient implements ImageProviderClient {
   readonly kind = 'comfyui' as const;
   private readonly base: string;
   /** ComfyUI routes websocket progress by client id; this client polls, so one per process is enough. */

@@ -90,7 +90,7 @@ function imagesOf(result: FalResult): ImageRef[] {
  * The task is the request id, and the model it was submitted to: status, result and cancel URLs are rebuilt from
  * both (they are what the submit answer's URLs are), so a task survives in history as those two strings.
  */
-export class FalClient implements Omit<ImageProviderClient, 'kind'> {
+export class FalClient implements ImageProviderClient {
   readonly kind = 'fal' as const;
   private readonly base: string;
 

@@ -51,7 +51,7 @@ interface ImagesAnswer {
   data?: { b64_json?: unknown; url?: unknown }[];
 }
 
-export class OpenaiClient implements Omit<SyncImageProviderClient, 'kind'> {
+export class OpenaiClient implements SyncImageProviderClient {
   readonly kind = 'openai' as const;
   private readonly base: string;
 

@@ -1,9 +1,10 @@
-// A provider simulator: a real HTTP server that speaks Volcengine Visual and DashScope at their real paths,
+// A provider simulator: a real HTTP server that speaks every provider's wire format at its real paths,
 // checks their credentials, renders real PNGs, injects faults and counts what it saw (GET /__stats).
 // This file is the server and its /__ control endpoints; the wire routes and the task model live beside it.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleDashscope } from './dashscope-routes';
+import { FAL_PREFIX } from './fal-routes';
 import { serveImage } from './image-route';
 import { type Knobs, type KnobsInput, KnobsSchema } from './knobs';
 import { routeProviders } from './provider-routes';
@@ -39,7 +40,7 @@ export class ProviderSimulator {
     return this.publicUrl ?? this.url;
   }
 
-  /** Environment that points both provider clients at this simulator with its credentials. */
+  /** Environment that points every provider client at this simulator with its credentials. */
   env(): Record<string, string> {
     const knobs = this.sim.knobs;
     return {
@@ -48,6 +49,12 @@ export class ProviderSimulator {
       VOLC_SECRETKEY: knobs.volcSecretKey,
       DASHSCOPE_HTTP_BASE_URL: `${this.baseUrl}/api/v1`,
       DASHSCOPE_API_KEY: knobs.dashscopeKey,
+      FAL_QUEUE_URL: `${this.baseUrl}${FAL_PREFIX}`,
+      FAL_KEY: knobs.falKey,
+      OPENAI_BASE_URL: `${this.baseUrl}/v1`,
+      OPENAI_API_KEY: knobs.openaiKey,
+      // ComfyUI has no key: its URL is what a worker needs.
+      COMFYUI_URL: this.baseUrl,
     };
   }
 

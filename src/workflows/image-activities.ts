@@ -1,0 +1,67 @@
+// The activities of one image on one provider, with the timeouts and retry policies of its item.
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { NON_RETRYABLE_ERRORS } from '../shared/errors';
+import { providerTaskQueue } from '../shared/providers';
+import type { ImagePolicy, ProviderKind } from '../shared/types';
+
+/**
+ * `providerQueues`: the provider's own task queue, polled only by workers with its credentials (patched by the
+ * caller: histories recorded before it scheduled them on the workflow's queue).
+ */
+export function imageActivities(policy: ImagePolicy, provider: ProviderKind, providerQueues: boolean) {
+  const taskQueue = providerQueues ? providerTaskQueue(workflowInfo().taskQueue, provider) : undefined;
+  const nonRetryableErrorTypes = [...NON_RETRYABLE_ERRORS];
+  const submit = proxyActivities<Activities>({
+    ...(taskQueue ? { taskQueue } : {}),
+    startToCloseTimeout: '60s',
+    heartbeatTimeout: '10s',
+    // Transient errors and 429s are retried with backoff, but never longer than the item's max wait.
+    scheduleToCloseTimeout: policy.maxWaitMs,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
+  });
+  const collect = proxyActivities<Activities>({
+    ...(taskQueue ? { taskQueue } : {}),
+    startToCloseTimeout: '120s',
+    heartbeatTimeout: '10s',
+    scheduleToCloseTimeout: Math.max(policy.maxWaitMs - policy.expectedLatencyMs, 2 * policy.pollIntervalMs),
+    retry: {
+      initialInterval: policy.pollIntervalMs,
+      backoffCoefficient: 1,
+      maximumInterval: policy.pollIntervalMs,
+      nonRetryableErrorTypes,
+    },
+  });
+  // A synchronous provider's one call lasts as long as the generation: the max wait bounds it, heartbeats tell a
+  // dead worker from a slow provider.
+  const generate = proxyActivities<Activities>({
+    ...(taskQueue ? { taskQueue } : {}),
+    startToCloseTimeout: policy.maxWaitMs,
+    heartbeatTimeout: '30s',
+    scheduleToCloseTimeout: policy.maxWaitMs,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
+  });
+  const cleanup = proxyActivities<Activities>({
+    ...(taskQueue ? { taskQueue } : {}),
+    startToCloseTimeout: '30s',
+    retry: { maximumAttempts: 3 },
+  });
+  return {
+    submitImage: submit.submitImage,
+    collectImage: collect.collectImage,
+    generateImage: generate.generateImage,
+    cancelImage: cleanup.cancelImage,
+  };
+}
+
+/** Opens a provider's account (its activity reads the credentials, so it runs where they are). */
+export function openAccountActivity(provider: ProviderKind, providerQueues: boolean) {
+  const workflowQueue = workflowInfo().taskQueue;
+  const { openAccount } = proxyActivities<Activities>({
+    ...(providerQueues ? { taskQueue: providerTaskQueue(workflowQueue, provider) } : {}),
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1s', maximumInterval: '30s' },
+  });
+  // The account's workflow belongs on the workflows' queue, not on the provider's (activities only).
+  return () => openAccount(providerQueues ? { provider, taskQueue: workflowQueue } : { provider });
+}
