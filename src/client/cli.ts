@@ -1,6 +1,7 @@
 // The `imagebatch` command line.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
+import { WorkerLogger } from './worker-logger';
 import { TemporalCliNotFound } from '../temporal/find-cli';
 import { TemporalUnreachable } from '../temporal/connection';
 import { MAX_ACCOUNT_LIMIT } from '../shared/accounts';
@@ -283,7 +284,7 @@ function installLogger(argv: string[]) {
   const valid = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
   const lvl = (valid.includes(level) ? level : 'WARN') as 'INFO';
   Runtime.install({
-    logger: new DefaultLogger(lvl),
+    logger: new WorkerLogger(lvl),
     // The SDK core's own messages (e.g. reconnect retries while a server restarts) follow the same level.
     telemetryOptions: { logging: { filter: { core: lvl, other: lvl }, forward: {} } },
     // `worker` stops gracefully on SIGINT/SIGTERM (the SDK's default); `run` handles Ctrl-C itself (cancel or detach).

@@ -130,10 +130,13 @@ export function runDocument(
       // Manifest entries name their file relative to the batch folder.
       file: e.file ? path.join(batchDir, e.file) : null,
       sha256: e.sha256 ?? null,
+      provider: e.provider,
       attempts: e.attempts,
       prompts: e.prompts,
       error: e.error ?? null,
       skipped: e.skipped ?? false,
+      // Fallback: every provider tried and why it moved on (only when more than one was).
+      ...(e.tried ? { tried: e.tried } : {}),
     })),
   };
 }

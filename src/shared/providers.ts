@@ -24,3 +24,6 @@ export function providerOrder(
   if (itemProvider?.length) return [...itemProvider];
   return batch.providers?.length ? [...batch.providers] : [batch.provider];
 }
+
+/** Providers whose API has no seed (OpenAI Images): an item's seed is not what made the image, so none is recorded. */
+export const takesSeed = (kind: ProviderKind): boolean => kind !== 'openai';

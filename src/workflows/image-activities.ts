@@ -1,5 +1,5 @@
 // The activities of one image on one provider, with the timeouts and retry policies of its item.
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { NON_RETRYABLE_ERRORS } from '../shared/errors';
 import { providerTaskQueue } from '../shared/providers';
@@ -33,11 +33,14 @@ export function imageActivities(policy: ImagePolicy, provider: ProviderKind, pro
     },
   });
   // A synchronous provider's one call lasts as long as the generation: the max wait bounds it, heartbeats tell a
-  // dead worker from a slow provider.
+  // dead worker from a slow provider and carry a cancel to the call (at most 0.8 x the heartbeat timeout later).
+  // A cancelled image waits until the call is dropped before it gives its account slot back: until then the
+  // provider may still be generating (and billing) it.
   const generate = proxyActivities<Activities>({
     ...(taskQueue ? { taskQueue } : {}),
     startToCloseTimeout: policy.maxWaitMs,
-    heartbeatTimeout: '30s',
+    heartbeatTimeout: '10s',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     scheduleToCloseTimeout: policy.maxWaitMs,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
   });

@@ -22,7 +22,7 @@ import { ErrorType } from '../shared/errors';
 import { imageFinishedSignal } from '../shared/messages';
 import { asMarkdownText } from '../shared/markdown';
 import { cleanPrompt, simplifyPrompt } from '../shared/prompt';
-import { isSyncProvider } from '../shared/providers';
+import { isSyncProvider, takesSeed } from '../shared/providers';
 import { ImageBatchId, ImageProvider, ImageState } from '../shared/search-attributes';
 import type {
   ImageMetadata,
@@ -132,7 +132,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
     prompt: request.prompt,
     ...(request.negativePrompt ? { negativePrompt: request.negativePrompt } : {}),
     prompts: [...result.prompts],
-    ...(request.seed !== undefined && request.seed >= 0 ? { seed: request.seed } : {}),
+    ...(request.seed !== undefined && request.seed >= 0 && takesSeed(provider) ? { seed: request.seed } : {}),
     ...(request.width ? { width: request.width, height: request.height } : {}),
   });
 
@@ -161,7 +161,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
   const succeeded = (stored: { file: string; sha256: string; bytes: number }, skipped = false) => {
     Object.assign(result, { status: 'succeeded', file: stored.file, sha256: stored.sha256, bytes: stored.bytes });
     if (skipped) result.skipped = true;
-    else if (seed !== undefined && seed >= 0) result.seed = seed;
+    else if (seed !== undefined && seed >= 0 && takesSeed(provider)) result.seed = seed;
     result.error = undefined;
     result.errorType = undefined;
     return finish();

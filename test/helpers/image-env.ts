@@ -27,7 +27,10 @@ export interface ImageEnv {
   stop(): Promise<void>;
 }
 
-export async function startImageEnv(knobs: KnobsInput = {}, o: { httpTimeoutMs?: number } = {}): Promise<ImageEnv> {
+export async function startImageEnv(
+  knobs: KnobsInput = {},
+  o: { httpTimeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<ImageEnv> {
   const sim = await startSimulator({ latencyMs: 200, ...knobs });
   const taskQueue = uniqueQueue('img');
   const worker = await createWorker({
@@ -36,6 +39,7 @@ export async function startImageEnv(knobs: KnobsInput = {}, o: { httpTimeoutMs?:
     providers: providersFromEnv({
       ...sim.env(),
       IMAGEBATCH_HTTP_TIMEOUT_MS: o.httpTimeoutMs ? String(o.httpTimeoutMs) : undefined,
+      ...o.env,
     }),
     workflowBundle: await workflowBundle(),
   });

@@ -1,0 +1,69 @@
+// imageWorkflow with a synchronous provider, and with a fallback list, on the real dev server with the simulator.
+// Both histories are recorded (RECORD_HISTORIES=1) for the replay tests.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { imageWorkflow } from '../../src/workflows';
+import { readPngMetadata } from '../../src/output/png-metadata';
+import type { ImageItem, ProviderKind } from '../../src/shared/types';
+import { FAST_POLICY, type ImageEnv, startImageEnv } from '../helpers/image-env';
+import { maybeRecordHistory } from '../helpers/histories';
+import { closeConnections } from '../helpers/temporal';
+
+let env: ImageEnv;
+let n = 0;
+
+beforeAll(async () => {
+  // fal's key is not the one the simulator expects: fal refuses every request as unauthorised.
+  env = await startImageEnv({ latencyMs: 200, moderationWords: [] }, { env: { FAL_KEY: 'not-the-key' } });
+});
+afterAll(async () => {
+  await env.stop();
+  await closeConnections();
+});
+
+function start(item: Partial<ImageItem> & { prompt: string }, providers: ProviderKind[]) {
+  const id = `item-${++n}`;
+  return env.client.workflow.start(imageWorkflow, {
+    taskQueue: env.taskQueue,
+    workflowId: `${env.taskQueue}/${id}`,
+    args: [
+      {
+        batchId: 'b-providers',
+        item: { ...item, id },
+        provider: providers[0],
+        ...(providers.length > 1 ? { providers } : {}),
+        outDir: path.join(env.outDir, 'b-providers'),
+        policy: FAST_POLICY,
+      },
+    ],
+  });
+}
+
+describe('imageWorkflow and its providers', () => {
+  it('makes an image with a synchronous provider in one call, its metadata in the file', async () => {
+    const handle = await start({ prompt: 'a paper lantern on a pond', width: 512, height: 512, seed: 9 }, ['openai']);
+    const r = await handle.result();
+    expect(r).toMatchObject({ status: 'succeeded', provider: 'openai', attempts: 1, tasks: 1 });
+    // The Images API has no seed: the item's is not what made the image, so none is recorded.
+    expect(r.seed).toBeUndefined();
+    expect(r.providerTaskId).toBeUndefined();
+    expect(env.sim.stats().byProvider.openai?.submissions).toBe(1);
+    const meta = readPngMetadata(fs.readFileSync(r.file!));
+    expect(meta.imagebatch).toMatchObject({ prompt: 'a paper lantern on a pond', width: 512, provider: 'openai' });
+    expect(meta.imagebatch).not.toHaveProperty('seed');
+    await maybeRecordHistory(handle, 'image-sync');
+  });
+
+  it('moves to the next provider when the first refuses the credentials, and says so', async () => {
+    const handle = await start({ prompt: 'a kite over dunes' }, ['fal', 'dashscope']);
+    const r = await handle.result();
+    expect(r).toMatchObject({ status: 'succeeded', provider: 'dashscope' });
+    expect(r.tried).toEqual([
+      { provider: 'fal', errorType: 'AuthFailed', reason: expect.any(String) },
+      { provider: 'dashscope' },
+    ]);
+    expect(env.sim.stats().byProvider.dashscope?.submissions).toBe(1);
+    await maybeRecordHistory(handle, 'image-fallback');
+  });
+});
