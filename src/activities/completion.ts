@@ -4,6 +4,7 @@
 import { ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import type { BatchSummary } from '../shared/batch-types';
 import { runHookCommand } from './hook-command';
+import { PROVIDER_CREDENTIALS } from '../providers';
 import { judgeAnswer, SECRET_VAR, webhookHeaders } from './webhook';
 
 export interface CompletionDeps {
@@ -25,6 +26,12 @@ async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The command comes from the batch's input, not from the worker's owner: it gets none of the worker's secrets. */
+export function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const secret = new Set<string>([SECRET_VAR, ...Object.values(PROVIDER_CREDENTIALS).flat()]);
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !secret.has(name)));
+}
+
 export function createCompletionActivities(deps: CompletionDeps = {}) {
   const env = () => deps.env ?? process.env;
 
@@ -35,7 +42,11 @@ export function createCompletionActivities(deps: CompletionDeps = {}) {
       const out = await heartbeating(() =>
         runHookCommand(input.command, {
           stdin: JSON.stringify(summary) + '\n',
-          env: { ...env(), IMAGEBATCH_BATCH_ID: summary.batchId, IMAGEBATCH_MANIFEST: summary.manifest },
+          env: {
+            ...withoutSecrets(env()),
+            IMAGEBATCH_BATCH_ID: summary.batchId,
+            IMAGEBATCH_MANIFEST: summary.manifest,
+          },
           signal: cancellationSignal(),
         }),
       );

@@ -1,6 +1,7 @@
 // The client an activity needs for its provider. With provider task queues a worker only receives tasks of the
 // providers it serves, but a task may still reach one without the client (an older history scheduled on the
-// workflow queue, a queue shared by hand): it fails at once, naming what to set, rather than on an undefined.
+// workflow queue, a queue shared by hand): it fails naming what to set, retryably, so that another worker, one with
+// the credentials, takes the next attempt (failing the item would lose a task that may already be paid for).
 import { ApplicationFailure } from '@temporalio/activity';
 import {
   credentialNames,
@@ -13,13 +14,14 @@ import {
 import { ErrorType } from '../shared/errors';
 import type { ProviderKind } from '../shared/types';
 
+export const NO_PROVIDER_CLIENT = 'NoProviderClient';
+
 export function providerClient(providers: ProviderClients, kind: ProviderKind): ProviderClient {
   const client = providers[kind];
   if (client) return client;
   throw ApplicationFailure.create({
-    type: ErrorType.AuthFailed,
+    type: NO_PROVIDER_CLIENT,
     message: `this worker has no ${kind} credentials: set ${credentialNames(kind)} in its environment`,
-    nonRetryable: true,
   });
 }
 

@@ -1,7 +1,7 @@
 // Output names at read time: an item's own filename template, else `--filename`, rendered into its `filename`; and
 // the variants of one item with one plain name get `-<k>` so that each is its own file. Collisions between the
 // rendered names are found afterwards by the reader's one collision check (case- and extension-insensitive).
-import { hasCredentials } from '../providers';
+import { planProviders } from './provider-setup';
 import { ItemSchema } from '../shared/item-schema';
 import type { ImageItem } from '../shared/types';
 import { UsageError } from './exit-codes';
@@ -57,8 +57,12 @@ export function checkFilenameFlag(template: string): void {
 function batchProvider(choice?: string): string {
   const first = choice?.split(',')[0]?.trim();
   if (first && first !== 'simulator') return first;
-  if (!first && !hasCredentials('volcengine') && hasCredentials('dashscope')) return 'dashscope';
-  return 'volcengine';
+  if (first) return 'volcengine';
+  try {
+    return planProviders(undefined, 'run').provider;
+  } catch {
+    return 'volcengine';
+  }
 }
 
 function valuesOf(item: ImageItem, index: number, ctx: NameContext, provider: string): TemplateValues {

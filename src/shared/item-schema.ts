@@ -23,6 +23,20 @@ export const PolicySchema = z
   })
   .strict();
 
+const PROVIDER_NAMES = `must be one of ${PROVIDER_KINDS.join(', ')}`;
+const ProviderName = z.enum(PROVIDER_KINDS, { message: PROVIDER_NAMES });
+
+/** A union's own message says only "invalid input": say what is wrong with the name or the list. */
+function providerProblem(issue: { input?: unknown }): string {
+  const v = issue.input;
+  if (typeof v === 'string') return PROVIDER_NAMES;
+  if (!Array.isArray(v)) return `${PROVIDER_NAMES}, or a list of them in the order to try`;
+  if (!v.length) return 'must name at least one provider';
+  const bad = v.findIndex((p) => !(PROVIDER_KINDS as readonly unknown[]).includes(p));
+  if (bad >= 0) return `[${bad}] ${JSON.stringify(v[bad])}: ${PROVIDER_NAMES}`;
+  return `must name at most ${PROVIDER_KINDS.length} providers`;
+}
+
 export const ItemSchema = z
   .object({
     id: z
@@ -46,14 +60,11 @@ export const ItemSchema = z
       .optional(),
     /** One provider, or several in the order to try them (fallback: the next when one cannot serve the item). */
     provider: z
-      .union([
-        z.enum(PROVIDER_KINDS, { message: `must be one of ${PROVIDER_KINDS.join(', ')}` }),
-        z
-          .array(z.enum(PROVIDER_KINDS, { message: `must be one of ${PROVIDER_KINDS.join(', ')}` }))
-          .min(1, 'must name at least one provider')
-          .max(PROVIDER_KINDS.length)
-          .refine((l) => new Set(l).size === l.length, 'must not name a provider twice'),
-      ])
+      .union(
+        [ProviderName, z.array(ProviderName).min(1, 'must name at least one provider').max(PROVIDER_KINDS.length)],
+        { error: providerProblem },
+      )
+      .refine((p) => typeof p === 'string' || new Set(p).size === p.length, 'must not name a provider twice')
       .optional(),
     /**
      * ComfyUI: the item's own graph file (API format with its mapping), relative to the items file; the reader

@@ -42,7 +42,7 @@ export class AccountSlot {
     setHandler(slotGrantedSignal, ({ token }) => void this.granted.add(token));
   }
 
-  /** Fallback: the image moves to another provider's account; the slot held here is given back first. */
+  /** Fallback: the image moves to another provider's account (a slot still held here is given back first). */
   async moveTo(account: AccountRef, reopen: () => Promise<unknown>): Promise<void> {
     await this.release();
     this.account = account;

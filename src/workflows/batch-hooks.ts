@@ -19,8 +19,9 @@ const { runCompletionCommand } = proxyActivities<Activities>({
 const { postWebhook } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   heartbeatTimeout: HEARTBEAT,
-  // A receiver that is down for a while still gets it: backoff from 1 s doubling to 5 min, for up to a day.
-  scheduleToCloseTimeout: '1 day',
+  // A receiver that is down for a while still gets it: backoff from 1 s doubling to 5 min, for up to an hour. Not
+  // longer: the batch (and a `run` following it) stays open until its hooks are done.
+  scheduleToCloseTimeout: '1 hour',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 

@@ -123,9 +123,10 @@ export class BatchWindow {
       });
     }
     const policy = (item: ImageItem) => ({ ...this.input.policy, ...item.policy });
-    const shares = this.budget.allot(
-      out.map(({ item }) => ({ itemId: item.id, most: 1 + policy(item).retries + policy(item).simplifications })),
-    );
+    // Each provider of a fallback list gets its own retries and simplifications: the most an item can submit.
+    const most = (item: ImageItem) =>
+      (1 + policy(item).retries + policy(item).simplifications) * providerOrder(item.provider, this.input).length;
+    const shares = this.budget.allot(out.map(({ item }) => ({ itemId: item.id, most: most(item) })));
     out.forEach((next, i) => (next.maxSubmissions = shares[i]));
     return out;
   }

@@ -42,10 +42,13 @@ export function imageActivities(policy: ImagePolicy, provider: ProviderKind, pro
     heartbeatTimeout: '10s',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     scheduleToCloseTimeout: policy.maxWaitMs,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
+    // One attempt: a call that failed after the provider did the work may be billed, so the workflow counts it
+    // against the budget and decides about another (an activity retry would be an uncounted paid call).
+    retry: { maximumAttempts: 1 },
   });
+  // Best effort: with no worker of the provider running (often why someone cancels), it gives up after 2 minutes.
   const cleanup = proxyActivities<Activities>({
-    ...(taskQueue ? { taskQueue } : {}),
+    ...(taskQueue ? { taskQueue, scheduleToStartTimeout: '2 minutes' } : {}),
     startToCloseTimeout: '30s',
     retry: { maximumAttempts: 3 },
   });

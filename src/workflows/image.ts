@@ -70,6 +70,14 @@ async function report(reportTo: string | undefined, result: ImageResult): Promis
   }
 }
 
+/** Failures of a call that the provider did not do the work for. */
+const NOT_BILLED: string[] = [ErrorType.InvalidRequest, ErrorType.AuthFailed, ErrorType.RateLimited];
+
+/** Best effort: a cancel that no worker of the provider picks up in time must not keep the image from ending. */
+async function cancelQuietly(activities: ReturnType<typeof imageActivities>, task: ProviderTaskRef): Promise<void> {
+  await activities.cancelImage(task).catch(() => undefined);
+}
+
 /** The image's slot of its first provider's account: the batch opened it, or the image opens it itself. */
 async function imageSlot(input: ImageWorkflowInput, provider: ProviderKind, providerQueues: boolean) {
   const who = { batchId: input.batchId, itemId: input.item.id };
@@ -167,8 +175,13 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
     return finish();
   };
 
-  /** Fallback: the next provider, with its own retries and simplifications (and its own account's slot). */
-  const moveOn = async (errorType: string, reason: string) => {
+  /**
+   * Fallback: the next provider, with its own retries and simplifications (and its own account's slot). The slot
+   * held here goes back first (`throttled`: the provider refused it for its limit, which teaches its account), so
+   * waiting for a worker of the next provider never holds this one's account.
+   */
+  const moveOn = async (errorType: string, reason: string, throttled = false) => {
+    await slot?.release({ throttled });
     provider = fallback.next(errorType, reason);
     activities = imageActivities(policy, provider, providerQueues);
     retriesLeft = policy.retries;
@@ -182,6 +195,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
     }
     upsertSearchAttributes([{ key: ImageProvider, value: provider }]);
     if (slot) {
+      setCurrentDetails(`**${asMarkdownText(item.id)}** · waiting for a worker that serves ${provider}`);
       const open = openAccountActivity(provider, providerQueues);
       await slot.moveTo(await open(), open);
     }
@@ -223,7 +237,8 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
           // With a provider to fall back to, a limit that lasts past the max wait is one this provider cannot serve.
           throttledSince ??= Date.now();
           if (fallback.hasNext && Date.now() - throttledSince >= policy.maxWaitMs) {
-            await moveOn(ErrorType.RateLimited, `rate limited for longer than the max wait (${policy.maxWaitMs} ms)`);
+            const why = `rate limited for longer than the max wait (${policy.maxWaitMs} ms)`;
+            await moveOn(ErrorType.RateLimited, why, true);
             continue;
           }
           await slot?.throttled(submitted.throttled.retryAfterMs);
@@ -256,6 +271,12 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
         result.errorType = type;
         // Moderation refused the submit itself: a submission all the same (the item reported "attempts 0").
         if (!task && type === ErrorType.ContentRejected) result.attempts++;
+        // A synchronous call that failed after the provider may have done the work (an empty or unusable answer,
+        // a cut connection, a dead worker) may be billed: it counts against the budget like an accepted task.
+        else if (isSyncProvider(provider) && !NOT_BILLED.includes(type)) {
+          result.attempts++;
+          result.tasks = (result.tasks ?? 0) + 1;
+        }
         if (type === ErrorType.ContentRejected) {
           const simpler = simplifyPrompt(prompt);
           if (simplificationsLeft > 0 && simpler !== prompt) {
@@ -273,7 +294,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
           return await finish();
         }
         // Lost, failed, unusable or overdue: free the provider's slot before anything else.
-        if (task && type === MAX_WAIT_EXCEEDED) await activities.cancelImage(task);
+        if (task && type === MAX_WAIT_EXCEEDED) await cancelQuietly(activities, task);
         task = undefined;
         if (fallback.movesOn(type, retriesLeft <= 0)) {
           await moveOn(type, message);
@@ -294,7 +315,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
-        if (task) await activities.cancelImage(task);
+        if (task) await cancelQuietly(activities, task);
         await slot?.release();
         result.status = 'cancelled';
         result.error = 'cancelled';

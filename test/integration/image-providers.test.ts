@@ -8,6 +8,7 @@ import { readPngMetadata } from '../../src/output/png-metadata';
 import type { ImageItem, ProviderKind } from '../../src/shared/types';
 import { FAST_POLICY, type ImageEnv, startImageEnv } from '../helpers/image-env';
 import { maybeRecordHistory } from '../helpers/histories';
+import { startTestBatch } from '../helpers/batch';
 import { closeConnections } from '../helpers/temporal';
 
 let env: ImageEnv;
@@ -35,6 +36,8 @@ function start(item: Partial<ImageItem> & { prompt: string }, providers: Provide
         ...(providers.length > 1 ? { providers } : {}),
         outDir: path.join(env.outDir, 'b-providers'),
         policy: FAST_POLICY,
+        // As a batch's first images do: the image opens its account itself (and the next one's on a fallback).
+        openAccount: true,
       },
     ],
   });
@@ -65,5 +68,23 @@ describe('imageWorkflow and its providers', () => {
     ]);
     expect(env.sim.stats().byProvider.dashscope?.submissions).toBe(1);
     await maybeRecordHistory(handle, 'image-fallback');
+  });
+
+  it('runs a batch of items on several providers, with a completion command', async () => {
+    const items: ImageItem[] = [
+      { id: 'v', prompt: 'a red door' },
+      { id: 'o', prompt: 'a blue door', provider: 'openai' },
+      { id: 'f', prompt: 'a green door', provider: ['fal', 'dashscope'] },
+      { id: 'c', prompt: 'a white door', provider: 'comfyui' },
+    ];
+    env.sim.reset();
+    const hookOut = path.join(env.outDir, 'hook-summary.json');
+    const { handle } = await startTestBatch(env, 'b-mixed', items, { onComplete: `cat > '${hookOut}'` });
+    const summary = await handle.result();
+    expect(summary).toMatchObject({ total: 4, succeeded: 4, failed: 0, hooks: [{ kind: 'command', ok: true }] });
+    expect(JSON.parse(fs.readFileSync(hookOut, 'utf8'))).toMatchObject({ batchId: 'b-mixed', succeeded: 4 });
+    const stats = env.sim.stats().byProvider;
+    for (const p of ['volcengine', 'openai', 'dashscope', 'comfyui'] as const) expect(stats[p]?.submissions).toBe(1);
+    await maybeRecordHistory(handle, 'batch-providers');
   });
 });

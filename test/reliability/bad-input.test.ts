@@ -123,7 +123,12 @@ const FILES: [string, string, string | Buffer, RegExp][] = [
   ['empty file', 'x.jsonl', '', /x\.jsonl: has no items/],
   ['only blank lines', 'x2.txt', '\n\n  \n', /x2\.txt: has no items/],
   ['an array line in jsonl', 'y.jsonl', '[1,2]\n', /y\.jsonl:1: expected an object with at least a "prompt"/],
-  ['JSON that is not an array', 'z.json', line({ prompt: 'a' }), /z\.json:1: expected a JSON array of items/],
+  [
+    'JSON that is not an array',
+    'z.json',
+    line({ prompt: 'a' }),
+    /z\.json: expected a JSON array of items, or an imagebatch manifest/,
+  ],
   [
     'bad element in a JSON array, with its line',
     'z2.json',

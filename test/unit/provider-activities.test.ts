@@ -124,7 +124,7 @@ describe('submitImage to ComfyUI', () => {
 });
 
 describe('a provider this worker has no client for', () => {
-  it('fails every provider activity with a non-retryable AuthFailed naming the variables', async () => {
+  it('fails every provider activity retryably (another worker may have the keys), naming the variables', async () => {
     const bare = createActivities({ providers: providersFromEnv({ DASHSCOPE_API_KEY: 'd' }) });
     const target = { outDir, itemId: 'z', request: { prompt: 'x' } };
     const env = () => new MockActivityEnvironment();
@@ -138,7 +138,7 @@ describe('a provider this worker has no client for', () => {
     const settled = await Promise.allSettled(checks);
     for (const [i, r] of settled.entries()) {
       const f = await failure(r.status === 'rejected' ? Promise.reject(r.reason) : Promise.resolve(r.value));
-      expect(f).toMatchObject({ type: 'AuthFailed', nonRetryable: true });
+      expect(f).toMatchObject({ type: 'NoProviderClient', nonRetryable: false });
       expect(f.message).toContain(names[i]);
     }
   });

@@ -126,7 +126,9 @@ export class ComfyuiClient implements ImageProviderClient {
   /** Whether ComfyUI has the prompt: finished (history), running or queued. */
   private async known(promptId: string, signal?: AbortSignal): Promise<boolean> {
     if (await this.history(promptId, signal)) return true;
-    return (await this.queued(promptId, signal)) !== undefined;
+    if ((await this.queued(promptId, signal)) !== undefined) return true;
+    // It may have finished between the two looks: queueing it again would make a second job.
+    return (await this.history(promptId, signal)) !== undefined;
   }
 
   private async history(promptId: string, signal?: AbortSignal): Promise<HistoryEntry | undefined> {
