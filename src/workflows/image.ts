@@ -37,6 +37,11 @@ import type {
 /** The failure's type for the decisions below: an ApplicationFailure type, or MaxWaitExceeded for timeouts. */
 export function classify(err: unknown): { type: string; message: string } {
   if (err instanceof ActivityFailure) {
+    // A single-attempt activity (a synchronous provider's call) whose worker stopped heartbeating: the worker died
+    // or lost the server, not the provider's fault, and well within the max wait. (Retried activities never get here
+    // with a heartbeat timeout: the server retries them.)
+    if (err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'HEARTBEAT' && err.retryState !== 'TIMEOUT')
+      return { type: ErrorType.Transient, message: 'the worker making the call stopped answering (heartbeat timeout)' };
     // The max wait ran out. When the next retry would start past the deadline, the server stops there and
     // reports the last attempt's failure (e.g. TaskPending) with retry state TIMEOUT instead of a TimeoutFailure.
     if (err.cause instanceof TimeoutFailure || err.retryState === 'TIMEOUT') {
@@ -308,6 +313,8 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
           return await finish();
         }
         retriesLeft--;
+        // A synchronous provider's call is retried here, not by its activity: with the activity's backoff.
+        if (isSyncProvider(provider)) await sleep(Math.min(30_000, 1000 * 2 ** (policy.retries - retriesLeft - 1)));
         // A retryable output rejection (Volcengine 50511/50519) wants a new seed before anything else.
         if (type === ErrorType.OutputRejected && seed !== undefined) seed++;
       }

@@ -24,6 +24,14 @@ describe('classify', () => {
     });
   });
 
+  it("reads a single attempt's heartbeat timeout (its worker died mid-call) as transient, not the max wait", () => {
+    const timeout = new TimeoutFailure('activity timeout', undefined, 'HEARTBEAT');
+    const err = new ActivityFailure('activity failed', 'generateImage', '2', 'MAXIMUM_ATTEMPTS_REACHED', 'w', timeout);
+    expect(classify(err)).toMatchObject({ type: 'Transient' });
+    const late = new ActivityFailure('activity failed', 'generateImage', '2', 'TIMEOUT', 'w', timeout);
+    expect(classify(late)).toMatchObject({ type: 'MaxWaitExceeded' });
+  });
+
   it('reads a non-retryable failure by its type', () => {
     const cause = ApplicationFailure.create({ type: 'ContentRejected', message: 'code 50413', nonRetryable: true });
     const err = new ActivityFailure('activity failed', 'submitImage', '1', 'NON_RETRYABLE_FAILURE', 'w', cause);
