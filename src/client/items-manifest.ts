@@ -2,6 +2,7 @@
 // and the seed that made its image), so `imagebatch run out/b/manifest.json` asks for the same images again.
 // `--only` picks entries by how they ended. An entry's "line" is its 1-based place in the manifest's items.
 import path from 'node:path';
+import { KEPT } from '../output/manifest-request';
 import { UsageError } from './exit-codes';
 import { stripControls } from './items-error';
 import type { RawEntry } from './items-parse';
@@ -37,21 +38,8 @@ function matches(entry: Entry, only: readonly OnlyChoice[]): boolean {
   );
 }
 
-/** Copied as they are: the request fields an entry carries (see src/output/manifest-request.ts). */
-const REQUEST_FIELDS = [
-  'negativePrompt',
-  'width',
-  'height',
-  'seed',
-  'style',
-  'params',
-  'referenceImages',
-  'workflow',
-  'group',
-  'variant',
-  'filename',
-  'policy',
-] as const;
+/** Copied as they are: the request fields an entry carries, but the prompt (read with its fallbacks). */
+const REQUEST_FIELDS = KEPT.filter((f) => f !== 'prompt');
 
 /**
  * The item an entry was made from. The entry's `seed` is the one that made the image (else the item's); `provider`

@@ -25,7 +25,8 @@ export interface ManifestRequest {
   itemModel?: string;
 }
 
-const KEPT = [
+/** The item's request fields an entry carries as they are (the reader of a manifest copies them back). */
+export const KEPT = [
   'prompt',
   'negativePrompt',
   'width',

@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../src/activities';
 import { providersFromEnv } from '../../src/providers';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
 import type { SubmitImageOutput } from '../../src/shared/types';
+import { failure } from '../helpers/failures';
 
 let sim: ProviderSimulator;
 let outDir: string;
@@ -23,15 +23,6 @@ beforeEach(() => {
   outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ib-acts-'));
   sim.setKnobs({ latencyMs: 0, badImage: 0 });
 });
-
-async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 /** The folder's files but the batch's own state folder. */
 const images = () => fs.readdirSync(outDir).filter((f) => f !== '.imagebatch');

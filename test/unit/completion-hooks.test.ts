@@ -8,10 +8,10 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { ApplicationFailure } from '@temporalio/common';
 import { createCompletionActivities } from '../../src/activities/completion';
 import { judgeAnswer, signBody, verifySignature } from '../../src/activities/webhook';
 import type { BatchSummary } from '../../src/shared/batch-types';
+import { failure } from '../helpers/failures';
 
 const summary: BatchSummary = {
   batchId: 'b1',
@@ -24,15 +24,6 @@ const summary: BatchSummary = {
   status: 'completed',
   outcome: 'completed with 1 failed: 1 of 2 succeeded',
 };
-
-async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 describe('webhook signature', () => {
   it('is sha256=<hex HMAC-SHA256 of the body>, and a receiver verifies it in constant time', () => {

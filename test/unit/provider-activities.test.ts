@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../src/activities';
 import { workflowQueueOf } from '../../src/activities/accounts';
 import { providersFromEnv } from '../../src/providers';
@@ -14,6 +13,7 @@ import { comfyPromptId } from '../../src/providers/comfyui/client';
 import { DEFAULT_COMFY_WORKFLOW } from '../../src/providers/comfyui/default-graph';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
 import type { GenerateImageOutput, SubmitImageOutput } from '../../src/shared/types';
+import { failure } from '../helpers/failures';
 
 let sim: ProviderSimulator;
 let outDir: string;
@@ -28,15 +28,6 @@ beforeEach(() => {
   outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ib-prov-acts-'));
   sim.setKnobs({ latencyMs: 0, fail429: 0, concurrencyLimit: 0 });
 });
-
-async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 const generate = (prompt: string, o: { throttledIsAnswer?: boolean } = {}): Promise<GenerateImageOutput> =>
   new MockActivityEnvironment().run(acts.generateImage, {
