@@ -2,6 +2,7 @@
 // `run` and `retry` work the batch in this process and read its manifest; `status` and `watch` read only the
 // workflow, so they work from a machine that cannot see the output folder. Their documents share the fields of
 // BatchDocument.
+import fs from 'node:fs';
 import path from 'node:path';
 import { batchFolder } from '../output/batch-folder';
 import { type Manifest, readManifest } from '../output/manifest';
@@ -238,6 +239,9 @@ function print(doc: BatchDocument, json: boolean, problems: Problem[], reason?: 
     if (!h.ok) console.log(`Completion hook (${h.kind}) failed: ${h.error ?? 'unknown'}`);
   if (doc.simulated) console.log('Simulated: the images come from the provider simulator, not a real provider.');
   if (doc.manifest) console.log(`Images and manifest: ${doc.manifest}`);
+  // The gallery sits beside the manifest (written with it, at the end of the batch).
+  const gallery = doc.manifest && batchFolder(path.dirname(doc.manifest)).gallery;
+  if (gallery && fs.existsSync(gallery)) console.log(`Gallery: ${gallery}`);
 }
 
 /** "Batch B stopped: <why>; 7 items not run. `imagebatch resume B --max-submissions N` (N above 10) continues it." */
