@@ -1,4 +1,4 @@
-// The ETA rule: the rate observed since the first item finished, times the items left. Pure, so the batch workflow
+// The ETA rule: the rate observed since the batch started, times the items left. Pure, so the batch workflow
 // (workflow time is deterministic) computes it and the unit tests pin it down.
 
 /** No estimate until this many items have finished: two intervals are the least that says anything of a rate. */
@@ -16,19 +16,21 @@ export function markFinished(mark: RateMark | undefined, now: number): RateMark 
 }
 
 /**
- * Items per minute since the first finished (the first one's wait to fill the window is not a rate), and when the
- * `left` items end at that rate. Nothing until ETA_MIN_FINISHED have finished, or while time has not moved; no ETA
- * when nothing is left.
+ * Items per minute since the batch started (`since`, ms), and when the `left` items end at that rate. Not since the
+ * first item finished: a window of C images of latency L finishes its first C almost together, which read as a rate
+ * many times the real C/L for most of the batch; since the start it is C/L from the first round on. Nothing until
+ * ETA_MIN_FINISHED have finished, or while time has not moved; no ETA when nothing is left.
  */
 export function estimate(
   mark: RateMark | undefined,
   left: number,
   now: number,
+  since: number,
 ): { ratePerMinute?: number; eta?: string } {
   if (!mark || mark.finished < ETA_MIN_FINISHED) return {};
-  const elapsed = now - mark.firstAt;
+  const elapsed = now - since;
   if (elapsed <= 0) return {};
-  const perMs = (mark.finished - 1) / elapsed;
+  const perMs = mark.finished / elapsed;
   const ratePerMinute = Math.round(perMs * 60_000 * 10) / 10;
   if (left <= 0) return { ratePerMinute };
   return { ratePerMinute, eta: new Date(now + Math.ceil(left / perMs)).toISOString() };

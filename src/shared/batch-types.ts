@@ -113,7 +113,7 @@ export interface BatchProgress {
   stopped?: string;
   /** The provider accounts the batch's images hold slots of (`imagebatch limit` shows them). */
   accounts?: AccountRef[];
-  /** Items finished per minute since the first one finished (absent until enough have: see batch-eta.ts). */
+  /** Items finished per minute since the batch started (absent until enough have finished: see batch-eta.ts). */
   ratePerMinute?: number;
   /** When the batch should end at that rate (ISO time, workflow clock); absent when nothing progresses. */
   eta?: string;

@@ -198,7 +198,7 @@ export class BatchWindow {
     const { succeeded, failed, cancelled } = this.s.counts;
     const queued = Math.max(0, this.total - succeeded - failed - cancelled - running);
     // A paused or stopped batch starts nothing: its ETA would be a promise it does not keep.
-    const rate = estimate(this.s.rate, queued + running, Date.now());
+    const rate = estimate(this.s.rate, queued + running, Date.now(), Date.parse(this.s.startedAt));
     if (this.s.paused || this.stopped() || this.s.cancelRequested) delete rate.eta;
     return {
       batchId: this.input.batchId,

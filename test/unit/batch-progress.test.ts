@@ -15,25 +15,32 @@ describe('the ETA rule', () => {
     let mark = markFinished(undefined, 0);
     for (let i = 1; i < ETA_MIN_FINISHED - 1; i++) mark = markFinished(mark, i * MIN);
     expect(mark.finished).toBe(ETA_MIN_FINISHED - 1);
-    expect(estimate(mark, 10, 5 * MIN)).toEqual({});
-    expect(estimate(undefined, 10, 5 * MIN)).toEqual({});
+    expect(estimate(mark, 10, 5 * MIN, 0)).toEqual({});
+    expect(estimate(undefined, 10, 5 * MIN, 0)).toEqual({});
   });
 
-  it('measures the rate since the first item finished and multiplies out the items left', () => {
-    // First at 10 min (the window filling up is not a rate), then two more by 12 min: 1 a minute.
-    const mark = markFinished(markFinished(markFinished(undefined, 10 * MIN), 11 * MIN), 12 * MIN);
-    expect(mark).toEqual({ firstAt: 10 * MIN, finished: 3 });
-    const e = estimate(mark, 5, 12 * MIN);
+  it('measures the rate since the batch started and multiplies out the items left', () => {
+    // Started at 10 min; three finished by 13 min: 1 a minute.
+    const mark = markFinished(markFinished(markFinished(undefined, 11 * MIN), 12 * MIN), 13 * MIN);
+    expect(mark).toEqual({ firstAt: 11 * MIN, finished: 3 });
+    const e = estimate(mark, 5, 13 * MIN, 10 * MIN);
     expect(e.ratePerMinute).toBe(1);
-    expect(e.eta).toBe(new Date(17 * MIN).toISOString());
+    expect(e.eta).toBe(new Date(18 * MIN).toISOString());
+  });
+
+  it('reads a window finishing its first round together as the window rate, not a burst', () => {
+    // 10 in flight, 1 minute each: the first 10 finish within a second of each other at about 1 min.
+    let mark = markFinished(undefined, MIN);
+    for (let i = 1; i < 10; i++) mark = markFinished(mark, MIN + i * 100);
+    expect(estimate(mark, 90, MIN + 1000, 0).ratePerMinute).toBeCloseTo(9.8, 0);
   });
 
   it('slows down while nothing finishes, and has no ETA when nothing is left or time has not moved', () => {
-    const mark = { firstAt: 0, finished: 5 };
-    expect(estimate(mark, 4, 4 * MIN).ratePerMinute).toBe(1);
-    expect(estimate(mark, 4, 8 * MIN).ratePerMinute).toBe(0.5);
-    expect(estimate(mark, 0, 4 * MIN)).toEqual({ ratePerMinute: 1 });
-    expect(estimate({ firstAt: 100, finished: 3 }, 4, 100)).toEqual({});
+    const mark = { firstAt: MIN, finished: 4 };
+    expect(estimate(mark, 4, 4 * MIN, 0).ratePerMinute).toBe(1);
+    expect(estimate(mark, 4, 8 * MIN, 0).ratePerMinute).toBe(0.5);
+    expect(estimate(mark, 0, 4 * MIN, 0)).toEqual({ ratePerMinute: 1 });
+    expect(estimate({ firstAt: 100, finished: 3 }, 4, 100, 100)).toEqual({});
   });
 
   it('is put in seconds, minutes or hours', () => {
@@ -107,6 +114,7 @@ describe("the ledger's progress and summary", () => {
     // The workflow's clock, which Date.now() is in workflow code.
     vi.useFakeTimers({ toFake: ['Date'] });
     const at = (minute: number) => vi.setSystemTime(minute * MIN);
+    at(0);
     const ledger = await started();
     at(1);
     ledger.settle(report('i1', 'succeeded', true));
@@ -116,7 +124,7 @@ describe("the ledger's progress and summary", () => {
     expect(ledger.progress().eta).toBeUndefined();
     at(3);
     ledger.settle(report('i4', 'succeeded'));
-    // 2 more in the 2 minutes since the first (i2), 2 left (i5, i6, running): 2 minutes more.
+    // 3 made (i2, i3, i4; i1 was there already) in the 3 minutes since the start, 2 left (i5, i6): 2 minutes more.
     expect(ledger.progress()).toMatchObject({ ratePerMinute: 1, eta: new Date(5 * MIN).toISOString() });
     expect(ledger.carry().rate).toEqual({ firstAt: MIN, finished: 3 });
     expect(new BatchLedger({ ...input, state: ledger.carry() }).carry().rate).toEqual(ledger.carry().rate);
@@ -124,7 +132,9 @@ describe("the ledger's progress and summary", () => {
 
   it('a paused batch promises no ETA', async () => {
     const ledger = await started();
-    (ledger as unknown as { s: { rate: unknown } }).s.rate = { firstAt: Date.now() - MIN, finished: 3 };
+    const state = (ledger as unknown as { s: { rate: unknown; startedAt: string } }).s;
+    state.rate = { firstAt: Date.now() - MIN, finished: 3 };
+    state.startedAt = new Date(Date.now() - 2 * MIN).toISOString();
     expect(ledger.progress().eta).toBeDefined();
     ledger.pause('strict');
     expect(ledger.progress()).toMatchObject({ ratePerMinute: expect.any(Number) });
