@@ -183,7 +183,14 @@ export async function setupProviders(
  * and never the simulator in place of a real provider whose credentials are missing here.
  */
 export async function setupForBatch(
-  batch: { batchId: string; taskQueue: string; provider: ProviderKind; providers?: ProviderKind[] },
+  batch: {
+    batchId: string;
+    taskQueue: string;
+    provider: ProviderKind;
+    providers?: ProviderKind[];
+    /** Providers the batch's items name of their own: the worker made here must serve them too. */
+    itemProviders?: ProviderKind[];
+  },
   flags: { provider?: string; endpoint?: string },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ProviderSetup> {
@@ -194,7 +201,8 @@ export async function setupForBatch(
     );
   const choice = simulated ? 'simulator' : (flags.provider ?? (batch.providers ?? [batch.provider]).join(','));
   const parsed = parseProviderChoice(choice);
-  const missing = parsed.simulator ? [] : parsed.kinds.filter((k) => !hasCredentials(k, env));
+  const needed = parsed.simulator ? [] : [...new Set([...parsed.kinds, ...(batch.itemProviders ?? [])])];
+  const missing = needed.filter((k) => !hasCredentials(k, env));
   if (missing.length)
     throw new UsageError(
       `${missingOf(missing)} not set here, and batch ${batch.batchId} uses ${missing.join(', ')}: ` +

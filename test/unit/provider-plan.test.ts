@@ -134,4 +134,14 @@ describe('working an existing batch here (retry, resume)', () => {
     );
     expect(setup).toMatchObject({ provider: 'fal', providerList: ['fal', 'openai'], taskQueue: 'imagebatch' });
   });
+
+  it('refuses to work a batch here whose items name a provider this machine has no keys for', async () => {
+    const one = { batchId: 'b', taskQueue: 'imagebatch', provider: 'fal' as const };
+    await expect(setupForBatch({ ...one, itemProviders: ['comfyui'] }, {}, FAL)).rejects.toThrow(
+      /COMFYUI_URL is not set here, and batch b uses comfyui/,
+    );
+    await expect(setupForBatch({ ...one, itemProviders: ['fal'] }, {}, FAL)).resolves.toMatchObject({
+      provider: 'fal',
+    });
+  });
 });

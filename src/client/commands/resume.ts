@@ -8,6 +8,7 @@ import { type BatchHandle, batchInputOf, findBatch, type FoundBatch } from '../b
 import { answerControl, sendControl } from '../control-request';
 import { EXIT, NoWorker } from '../exit-codes';
 import { followAndReport, withInProcessWorker } from '../in-process';
+import { itemProvidersOf } from '../batch-providers';
 import { setupForBatch } from '../provider-setup';
 import { type Session, withSession } from '../session';
 import { type AccountLimits, resolveAccountLimits } from '../settings';
@@ -58,7 +59,10 @@ async function resumeHere(
 ): Promise<number> {
   const input = await batchInputOf(session.client, batch.handle);
   const setup = {
-    ...(await setupForBatch({ ...batch, provider: input.provider, providers: input.providers }, flags)),
+    ...(await setupForBatch(
+      { ...batch, provider: input.provider, providers: input.providers, itemProviders: await itemProvidersOf(input) },
+      flags,
+    )),
     accountLimits,
   };
   if (setup.note) process.stderr.write(`imagebatch: ${setup.note}\n`);

@@ -11,6 +11,7 @@ import { batchWorkflowId } from '../batch-start';
 import { selection, sendControl } from '../control-request';
 import { EXIT, UsageError } from '../exit-codes';
 import { startAndFollow, withInProcessWorker } from '../in-process';
+import { itemProvidersOf } from '../batch-providers';
 import { setupForBatch } from '../provider-setup';
 import { type Session, withSession } from '../session';
 import { type AccountLimits, resolveAccountLimits } from '../settings';
@@ -66,7 +67,10 @@ async function retryFinished(
   };
   // The old batch's queue and provider: its accounts are there, and a real batch is never retried on the simulator.
   const setup = {
-    ...(await setupForBatch({ ...batch, provider: old.provider, providers: old.providers }, flags)),
+    ...(await setupForBatch(
+      { ...batch, provider: old.provider, providers: old.providers, itemProviders: await itemProvidersOf(input) },
+      flags,
+    )),
     accountLimits,
   };
   try {
