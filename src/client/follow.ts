@@ -17,7 +17,7 @@ const POLL_MS = 500;
  */
 export async function followBatch(
   handle: BatchHandle,
-  o: { json: boolean; interactive: boolean; batchId: string },
+  o: { json: boolean; interactive: boolean; batchId: string; hooks?: boolean },
 ): Promise<BatchOutcome> {
   const view = createProgressView({ quiet: o.json, tty: Boolean(process.stderr.isTTY) });
   const link = connectionReporter(view);
@@ -26,7 +26,9 @@ export async function followBatch(
   const stopped = new Promise<BatchOutcome>(
     (resolve) => (onStopped = (progress) => resolve({ kind: 'stopped', progress })),
   );
-  const progress = pollProgress(handle, view, link, o.batchId, onStopped);
+  // The batch stays open while its completion hooks run (a webhook is retried for up to an hour): say why it waits.
+  const onDone = o.hooks ? once(() => view.note('every item has ended; running the completion hooks')) : undefined;
+  const progress = pollProgress(handle, view, link, o.batchId, onStopped, onDone);
   // Ends the wait for the result when following ends otherwise (stopped, detached).
   const done = new AbortController();
   const finished = (async (): Promise<BatchOutcome> => {
@@ -56,6 +58,14 @@ export async function followBatch(
   }
 }
 
+const once = (fn: () => void) => {
+  let called = false;
+  return () => {
+    if (!called) fn();
+    called = true;
+  };
+};
+
 /** Says once when the connection to Temporal is lost, and once when it is back. */
 function connectionReporter(view: ProgressView): (ok: boolean, err?: unknown) => void {
   let lost = false;
@@ -79,6 +89,7 @@ function pollProgress(
   link: (ok: boolean, err?: unknown) => void,
   batchId: string,
   onStopped: (p: BatchProgress) => void,
+  onDone?: () => void,
 ) {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -101,6 +112,7 @@ function pollProgress(
       split.refresh(p);
       view.update(p, accounts.latest(), split.latest());
       if (isStopped(p)) onStopped(p);
+      if (p.done) onDone?.();
     } catch (err) {
       // No worker answered yet, or the run is between continue-as-new runs: try again shortly.
       if (isConnectionError(err)) link(false, err);

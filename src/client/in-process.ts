@@ -73,7 +73,12 @@ export async function followAndReport(
   o: { json: boolean },
 ): Promise<InProcessResult> {
   const since = Date.now();
-  const outcome = await followBatch(handle, { json: o.json, interactive: true, batchId: input.batchId });
+  const outcome = await followBatch(handle, {
+    json: o.json,
+    interactive: true,
+    batchId: input.batchId,
+    hooks: Boolean(input.onComplete || input.webhook),
+  });
   if (outcome.kind === 'stopped') await stoppedManifest(input, since);
   const code = reportRun(outcome, {
     json: o.json,

@@ -18,6 +18,8 @@ export interface ProgressView {
   resume(): void;
   /** For good: later updates draw nothing. */
   stop(): void;
+  /** A line of its own about what the batch does now (the bar is drawn again below it). */
+  note(text: string): void;
 }
 
 /**
@@ -73,7 +75,7 @@ export function describeProgress(p: BatchProgress, waits: AccountWait[] = [], sp
 
 export function createProgressView(o: { quiet: boolean; tty: boolean }): ProgressView {
   const none = () => undefined;
-  if (o.quiet) return { update: none, finish: none, pause: none, resume: none, stop: none };
+  if (o.quiet) return { update: none, finish: none, pause: none, resume: none, stop: none, note: none };
   if (o.tty) {
     const bar = new cliProgress.SingleBar(
       {
@@ -135,6 +137,12 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
         hide();
         stopped = true;
       },
+      note(text) {
+        if (paused || stopped) return;
+        hide();
+        process.stderr.write(`imagebatch: ${text}\n`);
+        if (latest) this.update(...latest);
+      },
     };
   }
   let last = '';
@@ -150,5 +158,6 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
     pause: none,
     resume: none,
     stop: none,
+    note: (text) => void process.stderr.write(`imagebatch: ${text}\n`),
   };
 }
