@@ -1,20 +1,18 @@
 // A synchronous provider's one call (OpenAI-compatible Images): the request in, the image stored, in one activity
-// that heartbeats while the provider works and is aborted by a cancel. There is no task to journal: a call retried
-// after a worker died mid-call may be paid twice (the README's duplicate window says so).
+// that heartbeats while the provider works and is aborted by a cancel. There is no task to journal: a call made again
+// after a worker died mid-call may be paid twice (the workflow counts both against the budget; the README's
+// duplicate window says so).
 import { cancellationSignal, log } from '@temporalio/activity';
 import { withSource } from '../output/image-metadata';
 import { makeFolder } from '../output/safe-write';
 import type { ProviderClients } from '../providers';
-import { invalidRequest } from '../providers/types';
 import type { GenerateImageInput, GenerateImageOutput } from '../shared/types';
-import { classified } from './failures';
 import { withHeartbeats } from './heartbeats';
 import { findExistingImage } from './image-files';
 import { saveImage } from './image-save';
 import { writingIn } from './local-storage';
+import { callProvider } from './provider-call';
 import { syncClient } from './provider-client';
-import { loadReferenceImages } from './references';
-import { throttledAnswer } from './throttled';
 
 export function createGenerateActivity({
   providers,
@@ -29,23 +27,8 @@ export function createGenerateActivity({
     const client = syncClient(providers, input.provider);
     // A folder that cannot even be made fails the item before the provider is paid.
     await writingIn(input.outDir, false, () => makeFolder(input.outDir));
-    let answer;
-    try {
-      answer = await classified(async () => {
-        let referenceImages;
-        try {
-          referenceImages = await loadReferenceImages(input.request.referenceImages);
-        } catch (err) {
-          throw invalidRequest((err as Error).message);
-        }
-        const { workflow: _comfyOnly, ...request } = input.request;
-        return client.generate({ ...request, referenceImages }, cancellationSignal());
-      });
-    } catch (err) {
-      const throttled = throttledAnswer(input, err);
-      if (throttled) return throttled;
-      throw err;
-    }
+    const answer = await callProvider(input, (request) => client.generate(request, cancellationSignal()));
+    if ('throttled' in answer) return answer;
     const { model } = answer;
     const stored = await saveImage(input, answer.images[0], `${input.provider} image of item ${input.itemId}`, {
       maxImageBytes,

@@ -3,7 +3,7 @@
 import { activityInfo, cancellationSignal, log } from '@temporalio/activity';
 import type { ProviderClients } from '../providers';
 import { readComfyWorkflowFile } from '../providers/comfyui/workflow-file';
-import { invalidRequest, type SubmitOptions } from '../providers/types';
+import type { SubmitOptions } from '../providers/types';
 import type {
   CollectImageInput,
   ProviderTaskRef,
@@ -13,14 +13,13 @@ import type {
 } from '../shared/types';
 import { withSource } from '../output/image-metadata';
 import { classified, taskPending, toFailure } from './failures';
+import { callProvider } from './provider-call';
 import { withHeartbeats } from './heartbeats';
 import { createGenerateActivity } from './image-generate';
 import { findExistingImage } from './image-files';
 import { saveImage } from './image-save';
 import { writingIn } from './local-storage';
 import { asyncClient } from './provider-client';
-import { loadReferenceImages } from './references';
-import { throttledAnswer } from './throttled';
 import { findJournaledTask, forgetTask, journalTask, prepareJournal, type SubmitKey } from './task-journal';
 
 export interface ImageActivityDeps {
@@ -48,24 +47,14 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
     }
     // A folder that cannot even be made (read-only, a file in the way) fails the item before the provider is paid.
     await writingIn(input.outDir, false, () => prepareJournal(input.outDir));
-    let submitted;
-    try {
-      submitted = await classified(async () => {
-        let referenceImages;
-        try {
-          referenceImages = await loadReferenceImages(input.request.referenceImages);
-        } catch (err) {
-          throw invalidRequest((err as Error).message);
-        }
-        const { workflow, ...request } = input.request;
-        const opts = submitOptions(key, input.provider === 'comfyui' ? workflow : undefined);
-        return client.submit({ ...request, referenceImages }, cancellationSignal(), opts);
-      });
-    } catch (err) {
-      const throttled = throttledAnswer(input, err);
-      if (throttled) return throttled;
-      throw err;
-    }
+    const submitted = await callProvider(input, (request, workflow) =>
+      client.submit(
+        request,
+        cancellationSignal(),
+        submitOptions(key, input.provider === 'comfyui' ? workflow : undefined),
+      ),
+    );
+    if ('throttled' in submitted) return submitted;
     return accepted(input, key, submitted);
   }
 

@@ -86,8 +86,8 @@ export interface BatchState {
   pauseReason?: string;
   /** Submissions promised to each image in flight: it stops before it makes more. */
   reserved?: Record<string, number>;
-  /** For the ETA: workflow time (ms) of the first item that finished (not skipped), and how many have since. */
-  rate?: { firstAt: number; finished: number };
+  /** For the ETA: how many items have finished by work (an output found already there took none). */
+  made?: number;
 }
 
 export interface BatchProgress {

@@ -5,7 +5,7 @@ import type { BatchInput, BatchProgress, BatchState, BatchSummary, ResultRecord 
 import { ErrorType } from '../shared/errors';
 import type { ImageItem, ImageResult } from '../shared/types';
 import { providerOrder } from '../shared/providers';
-import { estimate, markFinished } from '../shared/batch-eta';
+import { estimate } from '../shared/batch-eta';
 import { outcomeWords } from '../shared/batch-words';
 import { BatchBudget } from './batch-budget';
 import { initialState } from './batch-state';
@@ -151,7 +151,7 @@ export class BatchWindow {
     }
     this.s.counts[r.status]++;
     // The rate behind the ETA counts work done: an output found already there took no time.
-    if (!r.skipped) this.s.rate = markFinished(this.s.rate, Date.now());
+    if (!r.skipped) this.s.made = (this.s.made ?? 0) + 1;
     if (r.skipped) this.s.counts.skipped++;
     if (r.errorType === LOCAL_STORAGE && !this.s.cancelRequested) {
       // Every image after it would fail the same way, each after a paid task: stop starting them.
@@ -198,7 +198,7 @@ export class BatchWindow {
     const { succeeded, failed, cancelled } = this.s.counts;
     const queued = Math.max(0, this.total - succeeded - failed - cancelled - running);
     // A paused or stopped batch starts nothing: its ETA would be a promise it does not keep.
-    const rate = estimate(this.s.rate, queued + running, Date.now(), Date.parse(this.s.startedAt));
+    const rate = estimate(this.s.made ?? 0, queued + running, Date.now(), Date.parse(this.s.startedAt));
     if (this.s.paused || this.stopped() || this.s.cancelRequested) delete rate.eta;
     return {
       batchId: this.input.batchId,
