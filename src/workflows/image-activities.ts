@@ -10,10 +10,10 @@ import type { ImagePolicy, ProviderKind } from '../shared/types';
  * caller: histories recorded before it scheduled them on the workflow's queue).
  */
 export function imageActivities(policy: ImagePolicy, provider: ProviderKind, providerQueues: boolean) {
-  const taskQueue = providerQueues ? providerTaskQueue(workflowInfo().taskQueue, provider) : undefined;
+  const queue = providerQueues ? { taskQueue: providerTaskQueue(workflowInfo().taskQueue, provider) } : {};
   const nonRetryableErrorTypes = [...NON_RETRYABLE_ERRORS];
   const submit = proxyActivities<Activities>({
-    ...(taskQueue ? { taskQueue } : {}),
+    ...queue,
     startToCloseTimeout: '60s',
     heartbeatTimeout: '10s',
     // Transient errors and 429s are retried with backoff, but never longer than the item's max wait.
@@ -21,7 +21,7 @@ export function imageActivities(policy: ImagePolicy, provider: ProviderKind, pro
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
   });
   const collect = proxyActivities<Activities>({
-    ...(taskQueue ? { taskQueue } : {}),
+    ...queue,
     startToCloseTimeout: '120s',
     heartbeatTimeout: '10s',
     scheduleToCloseTimeout: Math.max(policy.maxWaitMs - policy.expectedLatencyMs, 2 * policy.pollIntervalMs),
@@ -37,7 +37,7 @@ export function imageActivities(policy: ImagePolicy, provider: ProviderKind, pro
   // A cancelled image waits until the call is dropped before it gives its account slot back: until then the
   // provider may still be generating (and billing) it.
   const generate = proxyActivities<Activities>({
-    ...(taskQueue ? { taskQueue } : {}),
+    ...queue,
     startToCloseTimeout: policy.maxWaitMs,
     heartbeatTimeout: '10s',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -48,7 +48,7 @@ export function imageActivities(policy: ImagePolicy, provider: ProviderKind, pro
   });
   // Best effort: with no worker of the provider running (often why someone cancels), it gives up after 2 minutes.
   const cleanup = proxyActivities<Activities>({
-    ...(taskQueue ? { taskQueue, scheduleToStartTimeout: '2 minutes' } : {}),
+    ...(providerQueues ? { ...queue, scheduleToStartTimeout: '2 minutes' } : {}),
     startToCloseTimeout: '30s',
     retry: { maximumAttempts: 3 },
   });

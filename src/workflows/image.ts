@@ -138,6 +138,9 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
     { key: ImageState, value: 'submitted' },
   ]);
 
+  /** The seed that made the image: none for "any seed" (-1), nor for a provider whose API takes none. */
+  const seedUsed = (s: number | undefined) => (s !== undefined && s >= 0 && takesSeed(provider) ? s : undefined);
+
   /** What the image file records of how it was made (the activity adds provider, model and task id). */
   const metadata = (request: ImageRequestSpec): ImageMetadata => ({
     batchId: input.batchId,
@@ -145,7 +148,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
     prompt: request.prompt,
     ...(request.negativePrompt ? { negativePrompt: request.negativePrompt } : {}),
     prompts: [...result.prompts],
-    ...(request.seed !== undefined && request.seed >= 0 && takesSeed(provider) ? { seed: request.seed } : {}),
+    ...(seedUsed(request.seed) !== undefined ? { seed: request.seed } : {}),
     ...(request.width ? { width: request.width, height: request.height } : {}),
   });
 
@@ -174,7 +177,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
   const succeeded = (stored: { file: string; sha256: string; bytes: number }, skipped = false) => {
     Object.assign(result, { status: 'succeeded', file: stored.file, sha256: stored.sha256, bytes: stored.bytes });
     if (skipped) result.skipped = true;
-    else if (seed !== undefined && seed >= 0 && takesSeed(provider)) result.seed = seed;
+    else if (seedUsed(seed) !== undefined) result.seed = seed;
     result.error = undefined;
     result.errorType = undefined;
     return finish();

@@ -7,6 +7,7 @@ import { PNG } from 'pngjs';
 import type { KnobsInput } from '../../src/providers/simulator/knobs';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
 import { type ImageRef, ProviderError } from '../../src/providers/types';
+import { rejectionOf } from '../helpers/failures';
 
 const QUIET: KnobsInput = {
   latencyMs: 0,
@@ -37,14 +38,7 @@ export function useSimulator(): () => ProviderSimulator {
   return () => sim;
 }
 
-export async function errorOf(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
+export const errorOf = (p: Promise<unknown>): Promise<ProviderError> => rejectionOf(p, ProviderError);
 
 /** The image's bytes (downloaded when it is a URL), checked to be a PNG of the given size. */
 export async function pngOf(ref: ImageRef, size?: [number, number]): Promise<Buffer> {
