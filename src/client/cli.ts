@@ -19,7 +19,7 @@ import { galleryReportCommand } from './commands/report';
 import { listCommand, statusCommand, watchCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
 import { EXIT, NoWorker, UsageError } from './exit-codes';
-import { ItemsFileError } from './items';
+import { ItemsFileError } from '../items/reader';
 import { BOUNDS, flagArg } from './settings';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {

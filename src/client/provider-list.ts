@@ -2,7 +2,7 @@
 import { providersWithCredentials } from '../providers';
 import { PROVIDER_KINDS, type ProviderKind } from '../shared/providers';
 import { UsageError } from './exit-codes';
-import { stripControls } from './items-error';
+import { stripControls } from '../items/errors';
 
 export type ProviderChoice = { simulator: true } | { simulator: false; kinds: ProviderKind[] };
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { cliEnv, runCli } from '../helpers/cli';
 import { closeConnections, testClient } from '../helpers/temporal';
-import { readItemsFile } from '../../src/client/items';
+import { readItemsFile } from '../../src/items/reader';
 
 let dir: string;
 beforeAll(() => {

@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { renderTemplate, type TemplateValues } from '../../src/client/filename-template';
-import { ItemsFileError, type ItemsOptions, readItemsFile } from '../../src/client/items';
+import { renderTemplate, type TemplateValues } from '../../src/items/filename-template';
+import { ItemsFileError, type ItemsOptions, readItemsFile } from '../../src/items/reader';
 import { UsageError } from '../../src/client/exit-codes';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ib-template-'));

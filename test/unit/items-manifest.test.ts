@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ItemsFileError, type ItemsOptions, readItemsFile } from '../../src/client/items';
+import { ItemsFileError, type ItemsOptions, readItemsFile } from '../../src/items/reader';
 import { UsageError } from '../../src/client/exit-codes';
 import { buildManifest, type Manifest } from '../../src/output/manifest';
 import { requestsFor } from '../../src/output/manifest-request';

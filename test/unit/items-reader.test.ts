@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ItemsFileError, readItemsFile } from '../../src/client/items';
+import { ItemsFileError, readItemsFile } from '../../src/items/reader';
 import { jsonl, PNG, refsLayout } from '../helpers/items-fixture';
 
 let root: string;

@@ -1,9 +1,9 @@
 // The items reader's pure rules (no server): reserved request keys, width and height together, a prompt that
 // survives cleaning, colliding output names, strict UTF-8, policy bounds, and text that is safe to print.
 import { describe, expect, it } from 'vitest';
-import { printable, stripControls } from '../../src/client/items-error';
-import { decodeItemsText } from '../../src/client/items-decode';
-import { itemRuleProblems, nameCollisions } from '../../src/client/items-rules';
+import { printable, stripControls } from '../../src/items/errors';
+import { decodeItemsText } from '../../src/items/decode';
+import { itemRuleProblems, nameCollisions } from '../../src/items/rules';
 import { buildDashscopeBody } from '../../src/providers/dashscope/client';
 import { buildVolcengineSubmitBody } from '../../src/providers/volcengine/client';
 import { ItemSchema, PolicySchema } from '../../src/shared/item-schema';

@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ItemsFileError, readItemsFile } from '../../src/client/items';
-import { expandVariations } from '../../src/client/items-variations';
+import { ItemsFileError, readItemsFile } from '../../src/items/reader';
+import { expandVariations } from '../../src/items/variations';
 import type { ImageItem } from '../../src/shared/types';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ib-variations-'));

@@ -6,7 +6,7 @@ import { type EmbeddedMetadata, parametersText, sidecarPath } from '../../output
 import { PngError } from '../../output/png-chunks';
 import { readPngMetadata } from '../../output/png-metadata';
 import { EXIT, UsageError } from '../exit-codes';
-import { stripControls } from '../items-error';
+import { stripControls } from '../../items/errors';
 
 export interface InspectFlags {
   json?: boolean;

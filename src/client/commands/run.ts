@@ -5,13 +5,13 @@ import { credentialNames } from '../../providers';
 import { SAFE_NAME } from '../../shared/item-schema';
 import { PROVIDER_KINDS, providerTaskQueue } from '../../shared/providers';
 import type { ImageItem, ProviderKind } from '../../shared/types';
-import { itemProviders } from '../items-rules';
+import { itemProviders } from '../../items/rules';
 import type { BatchInput } from '../../shared/batch-types';
 import { checkBatchIdReuse } from '../batch-reuse';
 import { batchWorkflowId, newBatchId, printStartBanner, startBatch } from '../batch-start';
 import { EXIT, UsageError } from '../exit-codes';
 import { startAndFollow, withInProcessWorker } from '../in-process';
-import { readItemsFile } from '../items';
+import { readItemsFile } from '../../items/reader';
 import { checkBatchFolder } from '../out-folder';
 import {
   missingCredentials,

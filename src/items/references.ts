@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { REFERENCE_OPEN_FLAGS, referenceFault } from '../activities/references';
-import { UsageError } from './exit-codes';
-import { stripControls } from './items-error';
+import { UsageError } from '../client/exit-codes';
+import { stripControls } from './errors';
 
 export interface RefRoots {
   /** The items file's folder as written, for resolving relative paths. */

@@ -9,9 +9,9 @@ import { applyGraphParams, type ComfyWorkflow, type GraphValues, type InputRef }
 import { readComfyWorkflowFile, unmappedFields } from '../providers/comfyui/workflow-file';
 import { ProviderError } from '../providers/types';
 import type { ImageItem, ProviderKind } from '../shared/types';
-import type { FieldProblem } from './items-fields';
-import type { RefRoots } from './items-refs';
-import { itemProviders } from './items-rules';
+import type { FieldProblem } from './fields';
+import type { RefRoots } from './references';
+import { itemProviders } from './rules';
 
 export interface ItemProviderOptions {
   /** The batch's `--provider`. */

@@ -3,10 +3,10 @@
 // `--only` picks entries by how they ended. An entry's "line" is its 1-based place in the manifest's items.
 import path from 'node:path';
 import { KEPT } from '../output/manifest-request';
-import { UsageError } from './exit-codes';
-import { stripControls } from './items-error';
-import type { RawEntry } from './items-parse';
-import type { Problems } from './items-problems';
+import { UsageError } from '../client/exit-codes';
+import { stripControls } from './errors';
+import type { RawEntry } from './parse';
+import type { Problems } from './problems';
 
 export const ONLY_CHOICES = ['failed', 'cancelled', 'succeeded', 'simplified'] as const;
 export type OnlyChoice = (typeof ONLY_CHOICES)[number];

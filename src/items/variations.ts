@@ -4,7 +4,7 @@
 import { randomInt } from 'node:crypto';
 import { SAFE_NAME } from '../shared/item-schema';
 import type { ImageItem } from '../shared/types';
-import type { FieldProblem } from './items-fields';
+import type { FieldProblem } from './fields';
 
 export const MAX_SEED = 2147483647;
 

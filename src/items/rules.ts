@@ -8,13 +8,13 @@ import { ITEM_FIELDS } from '../shared/item-schema';
 import { cleanPrompt } from '../shared/prompt';
 import { providerOrder } from '../shared/providers';
 import type { ImageItem, ProviderKind } from '../shared/types';
-import type { FieldProblem } from './items-fields';
-import { batchProvidersOf } from './provider-list';
+import type { FieldProblem } from './fields';
+import { batchProvidersOf } from '../client/provider-list';
 
 /**
  * Each provider's request keys that imagebatch sets; their one home is beside the provider's body builder. ComfyUI
  * has none here: its params name node inputs (`3.steps`), and which of those imagebatch sets depends on the item's
- * graph, so items-workflow checks them against its mapping.
+ * graph, so item-providers checks them against its mapping.
  */
 const RESERVED_PARAMS: Record<ProviderKind, Readonly<Record<string, string>>> = {
   volcengine: VOLCENGINE_RESERVED_PARAMS,

@@ -1,6 +1,6 @@
 // Items file text to raw entries, one per line (.jsonl, .txt) or array element (.json), each with the line it
 // starts on. The per-item size and the item count are checked here, before any item is validated.
-import type { Problems } from './items-problems';
+import type { Problems } from './problems';
 
 /** One item's JSON, in UTF-8 bytes: anything larger is a mistake, and it would be carried in every page of items. */
 export const MAX_ITEM_BYTES = 100_000;

@@ -1,10 +1,10 @@
 // Output names at read time: an item's own filename template, else `--filename`, rendered into its `filename`; and
 // the variants of one item with one plain name get `-<k>` so that each is its own file. Collisions between the
 // rendered names are found afterwards by the reader's one collision check (case- and extension-insensitive).
-import { planProviders } from './provider-setup';
+import { planProviders } from '../client/provider-setup';
 import { ItemSchema } from '../shared/item-schema';
 import type { ImageItem } from '../shared/types';
-import { UsageError } from './exit-codes';
+import { UsageError } from '../client/exit-codes';
 import {
   parseTemplate,
   renderTemplate,
@@ -12,8 +12,8 @@ import {
   variesPerVariant,
   withVariantSuffix,
 } from './filename-template';
-import { stripControls } from './items-error';
-import type { Problems } from './items-problems';
+import { stripControls } from './errors';
+import type { Problems } from './problems';
 
 /** An item where it is in the file, with its own template (taken out before the schema, which refuses braces). */
 export interface NamedItem {

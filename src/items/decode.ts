@@ -1,7 +1,7 @@
 // An items file's bytes to text: a regular file within the size limit, no NUL bytes, valid UTF-8. Problems here
 // stop the reading at once (there is nothing to parse), with the line of the first bad byte when there is one.
 import fs from 'node:fs';
-import { ItemsFileError } from './items-error';
+import { ItemsFileError } from './errors';
 
 /** A `.json` file is parsed as one document: its size is capped before it is read. */
 export const MAX_JSON_FILE_BYTES = 100_000_000;

@@ -1,27 +1,27 @@
 // Reads and validates an items file (.jsonl, .json array, or .txt with one prompt a line). Every problem is
 // reported as `file:line: field: message`, all of them, before anything starts; the steps live beside this file:
-// bytes to text (items-decode), text to entries (items-parse), the schema (items-fields), the rules beyond it
-// (items-rules) and reference images (items-refs); then variations (items-variations) and output names
-// (items-filenames). A manifest.json is read as items too (items-manifest).
+// bytes to text (decode), text to entries (parse), the schema (fields), the rules beyond it (rules), reference
+// images (references) and an item's own providers (item-providers); then variations (variations) and output names
+// (filenames). A manifest.json is read as items too (manifest-entries).
 import path from 'node:path';
 import { ItemSchema } from '../shared/item-schema';
 import type { ImageItem, ProviderKind } from '../shared/types';
-import { decodeItemsText, readItemsBytes } from './items-decode';
-import { ItemsFileError, stripControls } from './items-error';
-import { schemaProblems } from './items-fields';
-import { checkFilenameFlag, type NamedItem, renderFilenames, takeTemplate } from './items-filenames';
-import { looksLikeManifest, manifestEntries, parseOnly } from './items-manifest';
-import { type ItemsFormat, rawEntries, type RawEntry } from './items-parse';
-import { Problems } from './items-problems';
-import { checkReference, referenceRoots, type RefRoots } from './items-refs';
-import { itemRuleProblems, nameCollisions } from './items-rules';
-import { itemProviderProblems } from './items-workflow';
-import { expandVariations } from './items-variations';
-import { UsageError } from './exit-codes';
+import { decodeItemsText, readItemsBytes } from './decode';
+import { ItemsFileError, stripControls } from './errors';
+import { schemaProblems } from './fields';
+import { checkFilenameFlag, type NamedItem, renderFilenames, takeTemplate } from './filenames';
+import { looksLikeManifest, manifestEntries, parseOnly } from './manifest-entries';
+import { type ItemsFormat, rawEntries, type RawEntry } from './parse';
+import { Problems } from './problems';
+import { checkReference, referenceRoots, type RefRoots } from './references';
+import { itemRuleProblems, nameCollisions } from './rules';
+import { itemProviderProblems } from './item-providers';
+import { expandVariations } from './variations';
+import { UsageError } from '../client/exit-codes';
 
-export { ItemsFileError } from './items-error';
-export { suggestField } from './items-fields';
-export { MAX_ITEM_BYTES, MAX_ITEMS } from './items-parse';
+export { ItemsFileError } from './errors';
+export { suggestField } from './fields';
+export { MAX_ITEM_BYTES, MAX_ITEMS } from './parse';
 
 const FORMATS: Record<string, ItemsFormat> = { '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.json': 'json', '.txt': 'txt' };
 
@@ -30,7 +30,7 @@ export interface ItemsOptions {
   refsDir?: string;
   /** The batch's `--provider`: which provider's reserved request keys an item without its own must not set. */
   provider?: string;
-  /** `run`: the providers this process serves; an item naming another is refused (items-workflow). */
+  /** `run`: the providers this process serves; an item naming another is refused (item-providers). */
   served?: readonly ProviderKind[];
   /** `--filename`: a template for the items that name no file of their own. */
   filename?: string;
