@@ -1,5 +1,5 @@
-# imagebatch worker / simulator image. Debian-based: the Temporal SDK's native module has no musl build.
-FROM node:20-bookworm-slim
+# imagebatch worker / simulator image on Node 24 (Active LTS). Debian-based: the Temporal SDK's native module has no musl build.
+FROM node:24-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin

@@ -12,7 +12,8 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: the dev server, the workers and the simulator share them.
     maxWorkers: 2,
-    reporters: ['default', ['json', { outputFile: '.tmp/vitest-results.json' }]],
+    // CI runs the suite on more than one Node version and names a report file for each (.ci/run).
+    reporters: ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT || '.tmp/vitest-results.json' }]],
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT } },
       {
