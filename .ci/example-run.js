@@ -12,7 +12,16 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ib-ci-example-'));
 const name = `example run on Node ${process.version}`;
 const r = spawnSync(
   process.execPath,
-  ['bin/imagebatch.js', 'run', 'examples/items.jsonl', '--out', out, '--json', '--batch-id', `ci-example-${process.pid}`],
+  [
+    'bin/imagebatch.js',
+    'run',
+    'examples/items.jsonl',
+    '--out',
+    out,
+    '--json',
+    '--batch-id',
+    `ci-example-${process.pid}`,
+  ],
   { encoding: 'utf8', timeout: 10 * 60_000 },
 );
 let problem = '';
