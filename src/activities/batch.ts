@@ -11,6 +11,7 @@ import { requestsFor } from '../output/manifest-request';
 import { appendResults, latestResults } from '../output/results-log';
 import type { ItemsSource, ResultRecord } from '../shared/batch-types';
 import { childClosedResult, failedImageResult } from '../shared/child-results';
+import { ErrorType } from '../shared/errors';
 import { ImageProvider } from '../shared/search-attributes';
 import type { ImageItem, ImageResult, ProviderKind } from '../shared/types';
 import { writingIn } from './local-storage';
@@ -22,7 +23,7 @@ async function itemsOf(copy: Pick<ItemsCopy, 'path' | 'sha256'>): Promise<ImageI
   try {
     return await readItems({ kind: 'file', count: 0, pageSize: 0, ...copy });
   } catch (err) {
-    if (err instanceof ItemsCopyChanged) throw ApplicationFailure.nonRetryable(err.message, 'ItemsFileChanged');
+    if (err instanceof ItemsCopyChanged) throw ApplicationFailure.nonRetryable(err.message, ErrorType.ItemsFileChanged);
     throw err;
   }
 }

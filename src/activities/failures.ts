@@ -1,7 +1,7 @@
 // Provider errors to Temporal failures: the `type` drives the retry policy and the workflow's decisions.
 import { ApplicationFailure } from '@temporalio/activity';
 import { ApplicationFailureCategory } from '@temporalio/common';
-import { ErrorType, NON_RETRYABLE_ERRORS } from '../shared/errors';
+import { ErrorType, failureMeaning } from '../shared/errors';
 import { ProviderError } from '../providers/types';
 
 /** Provider text enters history through failure messages: at most this much of it (Temporal keeps 4 KB). */
@@ -16,7 +16,7 @@ export function toFailure(err: unknown): unknown {
   return ApplicationFailure.create({
     type: err.type,
     message: truncated(err.message),
-    nonRetryable: NON_RETRYABLE_ERRORS.includes(err.type),
+    nonRetryable: !failureMeaning(err.type).retriedByActivity,
     // Honour Retry-After on 429s; other retryable errors use the policy's backoff.
     nextRetryDelay: err.type === ErrorType.RateLimited ? (err.details.retryAfterMs ?? 2000) : undefined,
     details: [{ code: err.details.code ?? null, httpStatus: err.details.httpStatus ?? null }],

@@ -9,17 +9,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { BACKOFF_RETRY, backoffMs } from '../shared/backoff';
 import { type AccountRef, slotGrantedSignal, slotReleaseSignal, slotRequestSignal } from '../shared/accounts';
 
 const { openAccount } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
+  retry: BACKOFF_RETRY,
 });
 
 const ASK_AGAIN_AFTER = '10 minutes';
-
-/** Backoff after a throttled submit when the provider names no retry-after: 1 s, doubling, at most 30 s. */
-const throttleBackoffMs = (consecutive: number) => Math.min(30_000, 1000 * 2 ** Math.max(0, consecutive - 1));
 
 export class AccountSlot {
   private requests = 0;
@@ -87,7 +85,8 @@ export class AccountSlot {
   async throttled(retryAfterMs: number | undefined): Promise<void> {
     this.throttles++;
     await this.release({ throttled: true });
-    await sleep(retryAfterMs ?? throttleBackoffMs(this.throttles));
+    // With no retry-after from the provider: the backoff, by throttles in a row.
+    await sleep(retryAfterMs ?? backoffMs(this.throttles));
     await this.acquire();
   }
 

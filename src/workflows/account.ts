@@ -11,6 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { BACKOFF_RETRY } from '../shared/backoff';
 import {
   type AccountRef,
   accountStateQuery,
@@ -24,7 +25,7 @@ import { type AccountCarry, AccountLimiter } from './account-limiter';
 
 const { closedWorkflows } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
+  retry: BACKOFF_RETRY,
 });
 
 const IDLE_CLOSE_MS = 60 * 60_000;

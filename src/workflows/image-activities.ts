@@ -1,6 +1,7 @@
 // The activities of one image on one provider, with the timeouts and retry policies of its item.
 import { ActivityCancellationType, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { BACKOFF_RETRY } from '../shared/backoff';
 import { NON_RETRYABLE_ERRORS } from '../shared/errors';
 import { providerTaskQueue } from '../shared/providers';
 import type { ImagePolicy, ProviderKind } from '../shared/types';
@@ -18,7 +19,7 @@ export function imageActivities(policy: ImagePolicy, provider: ProviderKind, pro
     heartbeatTimeout: '10s',
     // Transient errors and 429s are retried with backoff, but never longer than the item's max wait.
     scheduleToCloseTimeout: policy.maxWaitMs,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
+    retry: { ...BACKOFF_RETRY, nonRetryableErrorTypes },
   });
   const collect = proxyActivities<Activities>({
     ...queue,
@@ -66,7 +67,7 @@ export function openAccountActivity(provider: ProviderKind, providerQueues: bool
   const { openAccount } = proxyActivities<Activities>({
     ...(providerQueues ? { taskQueue: providerTaskQueue(workflowQueue, provider) } : {}),
     startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1s', maximumInterval: '30s' },
+    retry: BACKOFF_RETRY,
   });
   // The account's workflow belongs on the workflows' queue, not on the provider's (activities only).
   return () => openAccount(providerQueues ? { provider, taskQueue: workflowQueue } : { provider });

@@ -1,15 +1,7 @@
 // Fallback between providers for one image: which provider serves it now, when it may move to the next, and the
 // record of every provider tried and why it moved on. Plain rules, no Temporal calls.
-import { ErrorType } from '../shared/errors';
+import { failureMeaning } from '../shared/errors';
 import type { ProviderKind, ProviderTry } from '../shared/types';
-
-export const MAX_WAIT_EXCEEDED = 'MaxWaitExceeded';
-
-/** Failures that say the provider cannot serve the item now (outage, limit, credentials): move on at once. */
-const CANNOT_SERVE: string[] = [MAX_WAIT_EXCEEDED, ErrorType.RateLimited, ErrorType.AuthFailed, ErrorType.Transient];
-
-/** Never a reason to move: the request is wrong, the budget is spent, the disk is full; the next would fail too. */
-const NEVER_MOVE: string[] = [ErrorType.InvalidRequest, ErrorType.BudgetReached, ErrorType.LocalStorage];
 
 export class ProviderFallback {
   private index = 0;
@@ -33,9 +25,11 @@ export class ProviderFallback {
    * the current provider gets (its retries, or its simplifications for a moderation refusal).
    */
   movesOn(errorType: string, exhausted: boolean): boolean {
-    if (!this.hasNext || NEVER_MOVE.includes(errorType)) return false;
-    if (errorType === ErrorType.ContentRejected) return this.onModeration && exhausted;
-    return CANNOT_SERVE.includes(errorType) || exhausted;
+    const { moveOn, resubmit } = failureMeaning(errorType);
+    if (!this.hasNext || moveOn === 'never') return false;
+    // Moderation: only when the batch asks for it (another provider may well refuse the same prompt).
+    if (resubmit === 'simpler-prompt') return this.onModeration && exhausted;
+    return moveOn === 'at-once' || exhausted;
   }
 
   /** Moves to the next provider, recording why the current one was left; returns the new one. */

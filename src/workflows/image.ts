@@ -16,9 +16,10 @@ import {
 } from '@temporalio/workflow';
 import { AccountSlot } from './account-slot';
 import { imageActivities, openAccountActivity } from './image-activities';
-import { MAX_WAIT_EXCEEDED, ProviderFallback } from './image-providers';
+import { ProviderFallback } from './image-providers';
 import { IMAGE_FAILED } from '../shared/child-results';
-import { ErrorType } from '../shared/errors';
+import { backoffMs } from '../shared/backoff';
+import { ErrorType, failureMeaning } from '../shared/errors';
 import { imageFinishedSignal } from '../shared/messages';
 import { asMarkdownText } from '../shared/markdown';
 import { cleanPrompt, simplifyPrompt } from '../shared/prompt';
@@ -47,7 +48,7 @@ export function classify(err: unknown): { type: string; message: string } {
     if (err.cause instanceof TimeoutFailure || err.retryState === 'TIMEOUT') {
       const last = err.cause instanceof TimeoutFailure ? err.cause.cause?.message : err.cause?.message;
       return {
-        type: MAX_WAIT_EXCEEDED,
+        type: ErrorType.MaxWaitExceeded,
         message: `no result within the max wait${last ? ` (last error: ${last})` : ''}`,
       };
     }
@@ -74,9 +75,6 @@ async function report(reportTo: string | undefined, result: ImageResult): Promis
     // The batch has closed (finished or terminated): nobody is left to tell.
   }
 }
-
-/** Failures of a call that the provider did not do the work for. */
-const NOT_BILLED: string[] = [ErrorType.InvalidRequest, ErrorType.AuthFailed, ErrorType.RateLimited];
 
 /** Best effort: a cancel that no worker of the provider picks up in time must not keep the image from ending. */
 async function cancelQuietly(activities: ReturnType<typeof imageActivities>, task: ProviderTaskRef): Promise<void> {
@@ -281,7 +279,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
         if (!task && type === ErrorType.ContentRejected) result.attempts++;
         // A synchronous call that failed after the provider may have done the work (an empty or unusable answer,
         // a cut connection, a dead worker) may be billed: it counts against the budget like an accepted task.
-        else if (isSyncProvider(provider) && !NOT_BILLED.includes(type)) {
+        else if (isSyncProvider(provider) && failureMeaning(type).billed) {
           result.attempts++;
           result.tasks = (result.tasks ?? 0) + 1;
         }
@@ -302,24 +300,23 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
           return await finish();
         }
         // Lost, failed, unusable or overdue: free the provider's slot before anything else.
-        if (task && type === MAX_WAIT_EXCEEDED) await cancelQuietly(activities, task);
+        if (task && type === ErrorType.MaxWaitExceeded) await cancelQuietly(activities, task);
         task = undefined;
         if (fallback.movesOn(type, retriesLeft <= 0)) {
           await moveOn(type, message);
           continue;
         }
         // Nothing a resubmission would fix; a full disk must not burn paid submissions either.
-        if (([ErrorType.InvalidRequest, ErrorType.AuthFailed, ErrorType.LocalStorage] as string[]).includes(type))
-          return await finish();
+        if (failureMeaning(type).resubmit === 'never') return await finish();
         if (retriesLeft <= 0) {
           result.error = `${message} (gave up after ${policy.retries} retries)`;
           return await finish();
         }
         retriesLeft--;
         // A synchronous provider's call is retried here, not by its activity: with the activity's backoff.
-        if (isSyncProvider(provider)) await sleep(Math.min(30_000, 1000 * 2 ** (policy.retries - retriesLeft - 1)));
+        if (isSyncProvider(provider)) await sleep(backoffMs(policy.retries - retriesLeft));
         // A retryable output rejection (Volcengine 50511/50519) wants a new seed before anything else.
-        if (type === ErrorType.OutputRejected && seed !== undefined) seed++;
+        if (failureMeaning(type).resubmit === 'new-seed' && seed !== undefined) seed++;
       }
     }
   } catch (err) {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_WAIT_EXCEEDED, ProviderFallback } from '../../src/workflows/image-providers';
+import { ErrorType } from '../../src/shared/errors';
+import { ProviderFallback } from '../../src/workflows/image-providers';
+
+const MAX_WAIT_EXCEEDED = ErrorType.MaxWaitExceeded;
 
 describe('ProviderFallback', () => {
   it('moves on at once when the provider cannot serve the item, and records why', () => {
