@@ -58,32 +58,35 @@ export function createCompletionActivities(deps: CompletionDeps = {}) {
 
   /**
    * POSTs the summary JSON with the delivery id (and the signature when the worker has IMAGEBATCH_WEBHOOK_SECRET: read
-   * here, never from the workflow's input or history). 2xx: done; 4xx but 408/429: not retried; else retried.
+   * here, never from the workflow's input or history). 2xx: done (never
+   * retried, whatever its body); 4xx but 408/429: not retried; else retried.
    */
   async function postWebhook(input: { url: string; summary: BatchSummary; deliveryId: string }): Promise<void> {
     const body = JSON.stringify(input.summary);
     const headers = webhookHeaders(body, input.deliveryId, env()[SECRET_VAR] || undefined);
-    let res: Response;
-    try {
-      res = await heartbeating(() =>
-        fetch(input.url, {
+    // The status is the whole answer: the body is never read (a receiver answering 200 with gigabytes must not hold
+    // the activity past its heartbeat, which would POST the same delivery again).
+    const status = await heartbeating(async () => {
+      try {
+        const res = await fetch(input.url, {
           method: 'POST',
           headers,
           body,
           redirect: 'manual',
           signal: AbortSignal.any([cancellationSignal(), AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)]),
-        }),
-      );
-      // The answer's body means nothing here; read it so the connection is freed.
-      await res.arrayBuffer().catch(() => undefined);
-    } catch (err) {
-      const cause = (err as { cause?: Error }).cause;
-      throw ApplicationFailure.retryable(
-        `${(err as Error).message}${cause ? `: ${cause.message}` : ''}`,
-        'WebhookFailed',
-      );
-    }
-    const answer = judgeAnswer(res.status, res.headers.get('retry-after'));
+        });
+        // Dropping the body closes the connection; what the receiver still sends is not read.
+        await res.body?.cancel().catch(() => undefined);
+        return { code: res.status, retryAfter: res.headers.get('retry-after') };
+      } catch (err) {
+        const cause = (err as { cause?: Error }).cause;
+        throw ApplicationFailure.retryable(
+          `${(err as Error).message}${cause ? `: ${cause.message}` : ''}`,
+          'WebhookFailed',
+        );
+      }
+    });
+    const answer = judgeAnswer(status.code, status.retryAfter);
     if (answer.kind === 'done') return;
     if (answer.kind === 'give up') throw ApplicationFailure.nonRetryable(answer.why, 'WebhookRefused');
     throw ApplicationFailure.create({ message: answer.why, type: 'WebhookFailed', nextRetryDelay: answer.afterMs });
