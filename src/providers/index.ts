@@ -1,12 +1,18 @@
 // Provider clients by kind, configured from the environment (credentials never leave the worker process). Adding a
-// provider: its folder, one line in each table below, and its RESERVED_PARAMS in src/client/items-rules.ts.
+// provider: its folder (client and env table), one line in each table below, and its RESERVED_PARAMS in
+// src/items/rules.ts.
 import { PROVIDER_KINDS, type ProviderKind } from '../shared/providers';
 import { ComfyuiClient, comfyuiOptionsFromEnv } from './comfyui/client';
+import { COMFYUI_ENV } from './comfyui/env';
 import { DashscopeClient, dashscopeOptionsFromEnv } from './dashscope/client';
+import { DASHSCOPE_ENV } from './dashscope/env';
 import { FalClient, falOptionsFromEnv } from './fal/client';
+import { FAL_ENV } from './fal/env';
 import { OpenaiClient, openaiOptionsFromEnv } from './openai/client';
+import { OPENAI_ENV } from './openai/env';
 import type { ImageProviderClient, SyncImageProviderClient } from './types';
 import { VolcengineClient, volcengineOptionsFromEnv } from './volcengine/client';
+import { VOLCENGINE_ENV } from './volcengine/env';
 
 export * from './types';
 
@@ -15,25 +21,22 @@ export type ProviderClient = ImageProviderClient | SyncImageProviderClient;
 /** Only the providers this process holds credentials for: a worker serves those and no others. */
 export type ProviderClients = Partial<Record<ProviderKind, ProviderClient>>;
 
-/**
- * The variables each provider needs, in one place for every message that names them. ComfyUI has no key: a
- * self-hosted server is only served by a worker told where it is (COMFYUI_URL), never guessed at localhost.
- */
+/** The variables each provider needs (a worker serves it only when all are set), for every message that names them. */
 export const PROVIDER_CREDENTIALS: Readonly<Record<ProviderKind, readonly string[]>> = {
-  volcengine: ['VOLC_ACCESSKEY', 'VOLC_SECRETKEY'],
-  dashscope: ['DASHSCOPE_API_KEY'],
-  fal: ['FAL_KEY'],
-  openai: ['OPENAI_API_KEY'],
-  comfyui: ['COMFYUI_URL'],
+  volcengine: Object.values(VOLCENGINE_ENV.credentials),
+  dashscope: Object.values(DASHSCOPE_ENV.credentials),
+  fal: Object.values(FAL_ENV.credentials),
+  openai: Object.values(OPENAI_ENV.credentials),
+  comfyui: Object.values(COMFYUI_ENV.credentials),
 };
 
 /** The variable that overrides each provider's endpoint (`--endpoint` sets it). */
 export const PROVIDER_ENDPOINT_VARIABLE: Readonly<Record<ProviderKind, string>> = {
-  volcengine: 'VOLCENGINE_VISUAL_ENDPOINT',
-  dashscope: 'DASHSCOPE_HTTP_BASE_URL',
-  fal: 'FAL_QUEUE_URL',
-  openai: 'OPENAI_BASE_URL',
-  comfyui: 'COMFYUI_URL',
+  volcengine: VOLCENGINE_ENV.endpoint,
+  dashscope: DASHSCOPE_ENV.endpoint,
+  fal: FAL_ENV.endpoint,
+  openai: OPENAI_ENV.endpoint,
+  comfyui: COMFYUI_ENV.endpoint,
 };
 
 export function hasCredentials(kind: ProviderKind, env: NodeJS.ProcessEnv = process.env): boolean {

@@ -7,6 +7,7 @@ import {
   hasCredentials,
   isSyncClient,
   PROVIDER_CREDENTIALS,
+  PROVIDER_ENDPOINT_VARIABLE,
   providersFromEnv,
   providersWithCredentials,
   taskClient,
@@ -68,6 +69,17 @@ describe('credential names', () => {
       'VOLC_ACCESSKEY and VOLC_SECRETKEY (volcengine), DASHSCOPE_API_KEY (dashscope), FAL_KEY (fal), ' +
         'OPENAI_API_KEY (openai) or COMFYUI_URL (comfyui)',
     );
+  });
+
+  it("are the ones each provider's client reads: its credentials and its endpoint", () => {
+    for (const kind of PROVIDER_KINDS) {
+      const env: NodeJS.ProcessEnv = { [PROVIDER_ENDPOINT_VARIABLE[kind]]: `http://${kind}.test` };
+      for (const name of PROVIDER_CREDENTIALS[kind]) env[name] ??= `key-${name}`;
+      const account = providersFromEnv(env)[kind]?.account();
+      expect(account?.endpoint, kind).toMatch(new RegExp(`^http://${kind}\\.test`));
+      // ComfyUI has no key; every other client fingerprints the key it was given.
+      expect(Boolean(account?.fingerprint), kind).toBe(kind !== 'comfyui');
+    }
   });
 
   it('counts a provider as set only when all its variables are non-empty', () => {

@@ -15,6 +15,7 @@ import {
   taskGone,
 } from '../types';
 import { DEFAULT_COMFY_WORKFLOW } from './default-graph';
+import { COMFYUI_ENV } from './env';
 import { comfyuiHttpError, historyError } from './errors';
 import { type ApiGraph, applyGraphMapping, applyGraphParams, type ComfyWorkflow, mappedValue } from './graph';
 
@@ -28,7 +29,7 @@ export interface ComfyuiOptions {
 }
 
 export function comfyuiOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ComfyuiOptions {
-  return { baseUrl: env.COMFYUI_URL || COMFYUI_DEFAULT_URL };
+  return { baseUrl: env[COMFYUI_ENV.credentials.baseUrl] || COMFYUI_DEFAULT_URL };
 }
 
 /** The idempotency key (one job however often a submit is retried) and the item's own graph. */

@@ -12,6 +12,7 @@ import {
   taskGone,
   transient,
 } from '../types';
+import { DASHSCOPE_ENV } from './env';
 import { dashscopeCodeError, dashscopeHttpError } from './errors';
 
 export const DASHSCOPE_DEFAULT_BASE_URL = 'https://dashscope.aliyuncs.com/api/v1';
@@ -24,7 +25,10 @@ export interface DashscopeOptions {
 }
 
 export function dashscopeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): DashscopeOptions {
-  return { baseUrl: env.DASHSCOPE_HTTP_BASE_URL || DASHSCOPE_DEFAULT_BASE_URL, apiKey: env.DASHSCOPE_API_KEY };
+  return {
+    baseUrl: env[DASHSCOPE_ENV.endpoint] || DASHSCOPE_DEFAULT_BASE_URL,
+    apiKey: env[DASHSCOPE_ENV.credentials.apiKey],
+  };
 }
 
 /**
@@ -84,7 +88,7 @@ export class DashscopeClient implements ImageProviderClient {
   }
 
   private headers(): Record<string, string> {
-    if (!this.o.apiKey) throw authFailed('DASHSCOPE_API_KEY is not set');
+    if (!this.o.apiKey) throw authFailed(`${DASHSCOPE_ENV.credentials.apiKey} is not set`);
     return { Authorization: `Bearer ${this.o.apiKey}`, 'Content-Type': 'application/json' };
   }
 

@@ -17,6 +17,7 @@ import {
   taskGone,
   transient,
 } from '../types';
+import { FAL_ENV } from './env';
 import { falHttpError, falResultError } from './errors';
 
 export const FAL_DEFAULT_QUEUE_URL = 'https://queue.fal.run';
@@ -29,7 +30,7 @@ export interface FalOptions {
 }
 
 export function falOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): FalOptions {
-  return { queueUrl: env.FAL_QUEUE_URL || FAL_DEFAULT_QUEUE_URL, apiKey: env.FAL_KEY };
+  return { queueUrl: env[FAL_ENV.endpoint] || FAL_DEFAULT_QUEUE_URL, apiKey: env[FAL_ENV.credentials.apiKey] };
 }
 
 /** The input keys imagebatch sets itself, each with the item field that sets it (or why it is fixed). */
@@ -103,7 +104,7 @@ export class FalClient implements ImageProviderClient {
   }
 
   private call(method: 'GET' | 'POST' | 'PUT', url: string, signal?: AbortSignal, body?: unknown) {
-    if (!this.o.apiKey) throw authFailed('FAL_KEY is not set');
+    if (!this.o.apiKey) throw authFailed(`${FAL_ENV.credentials.apiKey} is not set`);
     const headers: Record<string, string> = { Authorization: `Key ${this.o.apiKey}` };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (method === 'POST') headers['x-fal-no-retry'] = '1';

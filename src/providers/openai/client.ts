@@ -10,6 +10,7 @@ import {
   authFailed,
   taskFailed,
 } from '../types';
+import { OPENAI_ENV } from './env';
 import { openaiHttpError } from './errors';
 
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -26,7 +27,7 @@ export interface OpenaiOptions {
 }
 
 export function openaiOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OpenaiOptions {
-  return { baseUrl: env.OPENAI_BASE_URL || OPENAI_DEFAULT_BASE_URL, apiKey: env.OPENAI_API_KEY };
+  return { baseUrl: env[OPENAI_ENV.endpoint] || OPENAI_DEFAULT_BASE_URL, apiKey: env[OPENAI_ENV.credentials.apiKey] };
 }
 
 /**
@@ -64,7 +65,7 @@ export class OpenaiClient implements SyncImageProviderClient {
   }
 
   async generate(req: GenerateRequest, signal?: AbortSignal): Promise<GeneratedImages> {
-    if (!this.o.apiKey) throw authFailed('OPENAI_API_KEY is not set');
+    if (!this.o.apiKey) throw authFailed(`${OPENAI_ENV.credentials.apiKey} is not set`);
     const body = buildOpenaiBody(req);
     const res = await httpJson(`${this.base}/images/generations`, {
       method: 'POST',

@@ -12,6 +12,7 @@ import {
   taskGone,
   transient,
 } from '../types';
+import { VOLCENGINE_ENV } from './env';
 import { volcengineError } from './errors';
 import { signRequest } from './signer';
 
@@ -29,9 +30,9 @@ export interface VolcengineOptions {
 
 export function volcengineOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): VolcengineOptions {
   return {
-    endpoint: env.VOLCENGINE_VISUAL_ENDPOINT || VOLCENGINE_DEFAULT_ENDPOINT,
-    accessKeyId: env.VOLC_ACCESSKEY,
-    secretAccessKey: env.VOLC_SECRETKEY,
+    endpoint: env[VOLCENGINE_ENV.endpoint] || VOLCENGINE_DEFAULT_ENDPOINT,
+    accessKeyId: env[VOLCENGINE_ENV.credentials.accessKeyId],
+    secretAccessKey: env[VOLCENGINE_ENV.credentials.secretAccessKey],
   };
 }
 
@@ -88,7 +89,7 @@ export class VolcengineClient implements ImageProviderClient {
 
   private async call(action: string, version: string, payload: unknown, signal?: AbortSignal) {
     if (!this.o.accessKeyId || !this.o.secretAccessKey) {
-      throw authFailed('VOLC_ACCESSKEY and VOLC_SECRETKEY are not set');
+      throw authFailed(`${Object.values(VOLCENGINE_ENV.credentials).join(' and ')} are not set`);
     }
     const body = JSON.stringify(payload);
     const url = new URL(this.endpoint);
