@@ -4,7 +4,6 @@
 import { ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import type { BatchSummary } from '../shared/batch-types';
 import { runHookCommand } from './hook-command';
-import { PROVIDER_CREDENTIALS } from '../providers';
 import { judgeAnswer, SECRET_VAR, webhookHeaders } from './webhook';
 
 export interface CompletionDeps {
@@ -26,10 +25,19 @@ async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The command comes from the batch's input, not from the worker's owner: it gets none of the worker's secrets. */
-export function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const secret = new Set<string>([SECRET_VAR, ...Object.values(PROVIDER_CREDENTIALS).flat()]);
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !secret.has(name)));
+/** The worker's variables every command sees: enough to find programs, a home and the locale, nothing secret. */
+export const COMMAND_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'] as const;
+/** More of them, named by the worker's owner (`--on-complete-env NAME`, a comma list here): never the batch's input. */
+export const COMMAND_ENV_VAR = 'IMAGEBATCH_ON_COMPLETE_ENV';
+
+/**
+ * The command comes from the batch's input, not from the worker's owner: it sees an allow-list of the worker's
+ * environment (COMMAND_ENV, LC_*, and the names in COMMAND_ENV_VAR), never everything but a list of known secrets.
+ */
+export function commandEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const named = (env[COMMAND_ENV_VAR] ?? '').split(',').map((n) => n.trim());
+  const allowed = new Set<string>([...COMMAND_ENV, ...named.filter(Boolean)]);
+  return Object.fromEntries(Object.entries(env).filter(([name]) => allowed.has(name) || /^LC_[A-Z_]+$/.test(name)));
 }
 
 export function createCompletionActivities(deps: CompletionDeps = {}) {
@@ -43,7 +51,7 @@ export function createCompletionActivities(deps: CompletionDeps = {}) {
         runHookCommand(input.command, {
           stdin: JSON.stringify(summary) + '\n',
           env: {
-            ...withoutSecrets(env()),
+            ...commandEnv(env()),
             IMAGEBATCH_BATCH_ID: summary.batchId,
             IMAGEBATCH_MANIFEST: summary.manifest,
           },

@@ -20,7 +20,7 @@ import { listCommand, statusCommand, watchCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
 import { EXIT, NoWorker, UsageError } from './exit-codes';
 import { ItemsFileError } from '../items/reader';
-import { BOUNDS, flagArg } from './settings';
+import { applyCommandEnv, BOUNDS, ENV_NAME, flagArg } from './settings';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -46,6 +46,17 @@ export function urlArg(value: string): string {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+const collectEnvName = (value: string, previous: string[] = []) => {
+  if (!ENV_NAME.test(value)) throw new InvalidArgumentError(`expected an environment variable's name, got '${value}'`);
+  return [...previous, value];
+};
+/** On the commands whose process runs a worker: what of its environment a completion command may see. */
+const commandEnvOption = () =>
+  new Option(
+    '--on-complete-env <name>',
+    "a variable of this worker's environment the --on-complete command may see besides PATH, HOME, LANG, LC_*, TZ " +
+      'and TMPDIR (repeatable; default IMAGEBATCH_ON_COMPLETE_ENV, a comma list, or image_generation.on_complete_env)',
+  ).argParser(collectEnvName);
 const dbOption = () =>
   new Option('--db <file>', 'SQLite file of the embedded dev server (default ~/.cache/imagebatch/dev-server.db)');
 const configOption = () =>
@@ -115,6 +126,10 @@ export function buildProgram(): Command {
   const program = new Command('imagebatch')
     .description('Durable batch image generation on Temporal')
     .showHelpAfterError()
+    // A worker of this process reads the completion command's allow-list from this process's environment.
+    .hook('preAction', (_program, command) => {
+      if (['run', 'worker', 'resume', 'retry'].includes(command.name())) applyCommandEnv(command.opts());
+    })
     .exitOverride((err) => {
       // commander's own usage errors (unknown option, bad argument) exit 2, as every bad input does.
       process.exit(err.exitCode === 0 ? 0 : EXIT.badInput);
@@ -126,6 +141,7 @@ export function buildProgram(): Command {
       .argument('<items>', "items file: .jsonl, .json array or .txt (one prompt a line), or a batch's manifest.json"),
   )
     .description('run a batch: start it, work it in this process, show progress, print a summary')
+    .addOption(commandEnvOption())
     .action(action(runCommand));
 
   batchOptions(program.command('start').argument('<items>', 'items file: .jsonl, .json array or .txt'))
@@ -151,6 +167,7 @@ export function buildProgram(): Command {
     )
     .option('--max-activities <n>', 'concurrent activity executions (default 100)', intArg(1, 10000))
     .option('--max-workflow-tasks <n>', 'concurrent workflow task executions', intArg(1, 10000))
+    .addOption(commandEnvOption())
     .addOption(configOption())
     .addOption(dbOption())
     .action(action(workerCommand));

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import { COMMAND_ENV_VAR } from '../activities/completion';
 import { MAX_ACCOUNT_LIMIT } from '../shared/accounts';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from '../shared/constants';
 import { MAX_POLICY_MS } from '../shared/item-schema';
@@ -89,6 +90,8 @@ interface Config {
   file?: string;
   values: Partial<Record<(typeof CONFIG_KEYS)[keyof typeof CONFIG_KEYS], number>>;
   maxInFlight: Partial<Record<ProviderKind, number>>;
+  /** image_generation.on_complete_env: variables of the worker a completion command may see. */
+  onCompleteEnv?: string[];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -129,7 +132,30 @@ function readConfig(explicit?: string): Config {
     if (!kind) throw wrong(key, `not a provider imagebatch speaks (${PROVIDER_KINDS.join(', ')})`);
     config.maxInFlight[kind] = value(`${key}.max_in_flight`, p.max_in_flight, 'maxInFlight');
   }
+  if ('on_complete_env' in block) {
+    const names = block.on_complete_env;
+    if (!Array.isArray(names) || !names.every((n) => typeof n === 'string' && ENV_NAME.test(n)))
+      throw wrong('image_generation.on_complete_env', 'expected a list of environment variable names');
+    config.onCompleteEnv = names as string[];
+  }
   return config;
+}
+
+/** An environment variable's name, as `--on-complete-env` and the config take it. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The variables of this process's worker a completion command may see besides PATH, HOME, the locale, TZ and TMPDIR:
+ * `--on-complete-env NAME` (each), else IMAGEBATCH_ON_COMPLETE_ENV, else the config's on_complete_env. Set in this
+ * process's environment, where the worker's completion activity reads it.
+ */
+export function applyCommandEnv(flags: { onCompleteEnv?: string[]; config?: string }, env = process.env): void {
+  const names = flags.onCompleteEnv?.length ? flags.onCompleteEnv : undefined;
+  if (names) env[COMMAND_ENV_VAR] = names.join(',');
+  else if (!env[COMMAND_ENV_VAR]) {
+    const fromConfig = readConfig(flags.config).onCompleteEnv;
+    if (fromConfig?.length) env[COMMAND_ENV_VAR] = fromConfig.join(',');
+  }
 }
 
 export interface SettingFlags {

@@ -107,7 +107,9 @@ describe('runCompletionCommand', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('runs with sh -c, the summary JSON on stdin and the batch id and manifest in its environment', async () => {
-    const acts = createCompletionActivities({ env: { PATH: process.env.PATH, MINE: 'x' } });
+    const acts = createCompletionActivities({
+      env: { PATH: process.env.PATH, MINE: 'x', IMAGEBATCH_ON_COMPLETE_ENV: 'MINE' },
+    });
     const out = path.join(dir, 'got.json');
     const command = `cat > '${out}'; echo "$IMAGEBATCH_BATCH_ID $IMAGEBATCH_MANIFEST $MINE" > '${out}.env'`;
     await new MockActivityEnvironment().run(acts.runCompletionCommand, { command, summary });
