@@ -1,4 +1,4 @@
-// The bench's results table: one row per measured number, written to bench/results/ and the README.
+// The bench's results table: one row per measured number, written to bench/results/ and docs/benchmarks.md.
 
 export interface Row {
   case: string;

@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick | --accounts | --scale N]`: imagebatch against a p-limit baseline on the simulator and a
-// real dev server. Writes bench/results/<stamp>.json and bench/results/latest.md, and puts the table into README.md.
-// `--accounts` runs only the case of two batches on one account (with --quick, its small version); at full size it puts
-// its own table into the README.
+// real dev server. Writes bench/results/<stamp>.json and bench/results/latest.md, and puts the table into
+// docs/benchmarks.md. `--accounts` runs only the case of two batches on one account (with --quick, its small version);
+// at full size it puts its own table into docs/benchmarks.md.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,17 +31,18 @@ const quick = process.argv.includes('--quick');
 const accountsOnly = process.argv.includes('--accounts');
 const scaleArg = process.argv.indexOf('--scale');
 const RESULTS = path.join(ROOT, 'bench/results');
-const README = path.join(ROOT, 'README.md');
+/** The page the tables go to (the README links it and keeps a short summary of its own). */
+const TABLES_PAGE = path.join(ROOT, 'docs/benchmarks.md');
 
-/** Puts a table between the README's `<!-- name:start -->` and `<!-- name:end -->` markers. */
-function putInReadme(name: string, table: string): void {
-  const readme = fs.readFileSync(README, 'utf8');
+/** Puts a table between the page's `<!-- name:start -->` and `<!-- name:end -->` markers. */
+function putInPage(name: string, table: string): void {
+  const page = fs.readFileSync(TABLES_PAGE, 'utf8');
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
-  if (!readme.includes(start)) return;
-  fs.writeFileSync(README, readme.replace(new RegExp(`${start}[\\s\\S]*${end}`), `${start}\n${table}\n${end}`));
-  // The README is checked by Prettier in `npm test`: keep the new table in its format.
-  spawnSync(process.execPath, [path.join(ROOT, 'node_modules/prettier/bin/prettier.cjs'), '--write', README], {
+  if (!page.includes(start)) return;
+  fs.writeFileSync(TABLES_PAGE, page.replace(new RegExp(`${start}[\\s\\S]*${end}`), `${start}\n${table}\n${end}`));
+  // The page is checked by Prettier in `npm test`: keep the new table in its format.
+  spawnSync(process.execPath, [path.join(ROOT, 'node_modules/prettier/bin/prettier.cjs'), '--write', TABLES_PAGE], {
     stdio: 'inherit',
   });
 }
@@ -59,7 +60,7 @@ async function scale(n: number) {
   const r = await runScale(n);
   const table = scaleTable(r, date);
   saveResults(date, '-scale', { date, ...r }, 'latest-scale.md', table);
-  putInReadme('bench-scale', table);
+  putInPage('bench-scale', table);
   console.log(table);
 }
 
@@ -250,9 +251,9 @@ async function main() {
   );
   const suffix = `${accountsOnly ? '-accounts' : ''}${quick ? '-quick' : ''}`;
   saveResults(new Date().toISOString(), suffix, raw, `latest${suffix}.md`, table);
-  // The README's main table is the full run's; the accounts case alone (full size) has a table of its own there.
-  if (!suffix) putInReadme('bench', table);
-  else if (suffix === '-accounts') putInReadme('bench-accounts', table);
+  // The page's main table is the full run's; the accounts case alone (full size) has a table of its own there.
+  if (!suffix) putInPage('bench', table);
+  else if (suffix === '-accounts') putInPage('bench-accounts', table);
   console.log(table);
 }
 
