@@ -6,10 +6,13 @@ import { cancelUpdate, progressQuery } from '../shared/messages';
 import { accountWatch } from './account-waits';
 import type { BatchHandle } from './batch-lookup';
 import { type BatchOutcome, isStopped, outcomeOf } from './batch-outcome';
+import { hookWaits, hookWaitWords } from './hook-waits';
 import { splitWatch } from './image-states';
 import { createProgressView, type ProgressView } from './progress';
 
 const POLL_MS = 500;
+/** How often a batch waiting for its hooks is asked how they fare (a describe call). */
+const HOOK_POLL_MS = 3000;
 
 /**
  * Shows progress until the batch ends, or stops with nothing in flight. Ctrl-C asks whether to cancel (on a
@@ -26,8 +29,15 @@ export async function followBatch(
   const stopped = new Promise<BatchOutcome>(
     (resolve) => (onStopped = (progress) => resolve({ kind: 'stopped', progress })),
   );
-  // The batch stays open while its completion hooks run (a webhook is retried for up to an hour): say why it waits.
-  const onDone = o.hooks ? once(() => view.note('every item has ended; running the completion hooks')) : undefined;
+  // The batch stays open while its completion hooks run (a webhook is retried for up to an hour): say why it waits,
+  // and once a hook has failed, how it fails, for how long it is retried, and that detaching leaves that to workers.
+  const hooks = watchHooks(handle, view);
+  const onDone = o.hooks
+    ? once(() => {
+        view.note('every item has ended; running the completion hooks');
+        hooks.start();
+      })
+    : undefined;
   const progress = pollProgress(handle, view, link, o.batchId, onStopped, onDone);
   // Ends the wait for the result when following ends otherwise (stopped, detached).
   const done = new AbortController();
@@ -51,6 +61,7 @@ export async function followBatch(
     return await Promise.race([finished, stopped, ctrlC.detached]);
   } finally {
     done.abort();
+    hooks.stop();
     ctrlC.stop();
     view.stop();
     await progress.stop();
@@ -65,6 +76,32 @@ const once = (fn: () => void) => {
     called = true;
   };
 };
+
+/** Every HOOK_POLL_MS, a note for each hook attempt that failed since the last (the server's pending activities). */
+function watchHooks(handle: BatchHandle, view: ProgressView) {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const told = new Set<string>();
+  const look = async () => {
+    try {
+      for (const w of await hookWaits(handle)) {
+        const words = hookWaitWords(w, Date.now());
+        if (words && !told.has(`${w.what}#${w.attempt}`)) view.note(words);
+        told.add(`${w.what}#${w.attempt}`);
+      }
+    } catch {
+      // The server is away or the batch has just ended: the next look, or the result, says.
+    }
+    if (!stopped) timer = setTimeout(() => void look(), HOOK_POLL_MS);
+  };
+  return {
+    start: () => void look(),
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
 
 /** Says once when the connection to Temporal is lost, and once when it is back. */
 function connectionReporter(view: ProgressView): (ok: boolean, err?: unknown) => void {

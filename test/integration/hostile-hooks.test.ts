@@ -9,8 +9,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
-import { cliEnv, runCli } from '../helpers/cli';
-import { closeConnections } from '../helpers/temporal';
+import { cliEnv, runCli, spawnCli } from '../helpers/cli';
+import { waitFor } from '../helpers/image-env';
+import { closeConnections, testClient } from '../helpers/temporal';
 
 /** The first POST gets 200 and an endless body; any later one (a retry: the bug) gets 204. */
 async function startEndlessReceiver() {
@@ -108,6 +109,41 @@ describe('completion hooks of a run, against hostile ends', () => {
     expect(seen).toMatch(/^PATH=/m);
     expect(seen).toMatch(/^MY_BUCKET=bucket-name$/m);
     expect(seen).not.toMatch(/AWS_SECRET_ACCESS_KEY|aws-secret-value|AWS_ACCESS_KEY_ID/);
+  });
+
+  it('says what it waits for when the webhook is unreachable, how long it is retried, and that Ctrl-C detaches', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const items = path.join(dir, 'unreachable.txt');
+    fs.writeFileSync(items, 'a lone pine\n');
+    const id = `unreachable-${Date.now()}`;
+    const env = cliEnv({ ...sim.env(), IMAGEBATCH_LOG_LEVEL: 'WARN' });
+    const args = ['run', items, '--out', dir, '--batch-id', id, '--poll-interval', '0.2'];
+    const child = spawnCli([...args, '--webhook', `http://127.0.0.1:${port}/hook`], { env });
+    try {
+      await waitFor(() => /waiting for the webhook/.test(child.output.stderr), 'run to say what it waits for', 60_000);
+      const line = child.output.stderr.split('\n').find((l) => l.includes('waiting for the webhook'))!;
+      expect(line).toMatch(/\d+ attempts? failed, the last with: .*ECONNREFUSED/);
+      expect(line).toMatch(/given up at \d\d:\d\d UTC \(in (59|60) min\)/);
+      expect(line).toMatch(
+        /Ctrl-C twice detaches: the batch stays open on the server, and `imagebatch worker.*` keeps/,
+      );
+      child.kill('SIGINT');
+      await waitFor(() => /Ctrl-C again to detach/.test(child.output.stderr), 'the first Ctrl-C to be acknowledged');
+      child.kill('SIGINT');
+      const r = await child.done;
+      expect(r.stderr).toMatch(new RegExp(`Detached from batch ${id}`));
+    } finally {
+      child.kill('SIGKILL');
+      await (
+        await testClient()
+      ).workflow
+        .getHandle(`batch-${id}`)
+        .terminate('test over')
+        .catch(() => undefined);
+    }
   });
 
   it('refuses an --on-complete-env that is not a variable name (exit 2)', async () => {
