@@ -1,14 +1,42 @@
 // Account activities: open (start, if new) the workflow that owns a provider account's slots, and tell which of a
-// list of workflows have closed (an account gives their slots back).
+// list of workflows have closed (an account gives their slots back). Also the one place an account workflow is
+// started (`imagebatch limit` starts one with its limit too).
 import { getClient, activityInfo } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { type WorkflowClient, WorkflowNotFoundError } from '@temporalio/client';
 import type { ProviderClients } from '../providers';
 import { accountOf } from '../providers/account';
 import type { AccountRef } from '../shared/accounts';
 import { providerTaskQueue } from '../shared/providers';
 import type { ProviderKind } from '../shared/types';
-import type { accountWorkflow } from '../workflows/account';
 import { providerClient } from './provider-client';
+
+/** The account workflow's type name (src/workflows/account.ts), for starting and listing accounts. */
+export const ACCOUNT_WORKFLOW = 'accountWorkflow';
+
+/**
+ * What the starter of an account hands its workflow: the first fields of the workflow's input (AccountInput; a type
+ * test keeps the two in step). The rest of that input is the workflow's own, carried from one run to the next.
+ */
+export interface AccountStart {
+  account: AccountRef;
+  /** The limit the account starts with when it is new (config or env of the worker that opened it, or `limit N`). */
+  setLimit?: number;
+  holderCheckIntervalMs?: number;
+}
+
+/**
+ * Starts the account's workflow on `taskQueue` (the workflows' queue of the workers that hold its credentials),
+ * unless it runs already: then that one is kept, with its own limit.
+ */
+export async function startAccount(workflows: WorkflowClient, taskQueue: string, start: AccountStart): Promise<void> {
+  await workflows.start(ACCOUNT_WORKFLOW, {
+    workflowId: start.account.workflowId,
+    taskQueue,
+    args: [start],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `provider account: ${start.account.label}`,
+  });
+}
 
 /** `q` from `q@<provider>` (a provider's queue); any other queue is the workflows' own. */
 export function workflowQueueOf(activityQueue: string, provider: ProviderKind): string {
@@ -36,12 +64,11 @@ export function createAccountActivities({ providers, accountLimits = {}, account
     providerClient(providers, input.provider);
     const taskQueue = input.taskQueue ?? workflowQueueOf(activityInfo().taskQueue, input.provider);
     const account = accountOf(input.provider, providers, taskQueue);
-    await getClient().workflow.start<typeof accountWorkflow>('accountWorkflow', {
-      workflowId: account.workflowId,
-      taskQueue,
-      args: [{ account, setLimit: accountLimits[input.provider], holderCheckIntervalMs: accountHolderCheckMs }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      staticSummary: `provider account: ${account.label}`,
+    const setLimit = accountLimits[input.provider];
+    await startAccount(getClient().workflow, taskQueue, {
+      account,
+      setLimit,
+      holderCheckIntervalMs: accountHolderCheckMs,
     });
     return account;
   }

@@ -2,8 +2,7 @@
 // credential. The fingerprint is a salted, cut sha256: it tells two keys apart and gives nothing of either back.
 import { createHash } from 'node:crypto';
 import type { AccountRef } from '../shared/accounts';
-import type { ProviderKind } from '../shared/types';
-import type { ProviderClients } from './index';
+import { PROVIDER_KINDS, type ProviderKind } from '../shared/providers';
 
 export interface AccountIdentity {
   endpoint: string;
@@ -16,12 +15,19 @@ export function credentialFingerprint(credential: string | undefined): string {
   return createHash('sha256').update(`imagebatch-account\u0000${credential}`).digest('hex').slice(0, 16);
 }
 
+const ID_PREFIX = 'account-';
+
 /**
  * The account a provider client's tasks count against, as the workers of one task queue see it: its workflow runs on
  * that queue (a workflow on another queue would wait for workers that may never poll it), so two deployments on two
  * queues keep two accounts.
  */
-export function accountOf(provider: ProviderKind, providers: ProviderClients, taskQueue: string): AccountRef {
+export function accountOf(
+  provider: ProviderKind,
+  // Any provider client (index.ts's ProviderClients): only what it tells of its account is used.
+  providers: Partial<Record<ProviderKind, { account(): AccountIdentity }>>,
+  taskQueue: string,
+): AccountRef {
   const client = providers[provider];
   // Callers check first (an activity fails AuthFailed naming the variables); this only keeps undefined out.
   if (!client) throw new Error(`no ${provider} client here: its credentials are not set`);
@@ -35,8 +41,13 @@ export function accountOf(provider: ProviderKind, providers: ProviderClients, ta
     // not a URL: shown as given
   }
   return {
-    workflowId: `account-${provider}-${hash.slice(0, 12)}`,
+    workflowId: `${ID_PREFIX}${provider}-${hash.slice(0, 12)}`,
     provider,
     label: `${provider} at ${host}${fingerprint ? ` (key ${fingerprint.slice(0, 8)})` : ''}`,
   };
+}
+
+/** The provider an account's workflow id names (`account-<provider>-<hash>`); undefined for any other id. */
+export function accountIdProvider(workflowId: string): ProviderKind | undefined {
+  return PROVIDER_KINDS.find((k) => workflowId.startsWith(`${ID_PREFIX}${k}-`));
 }

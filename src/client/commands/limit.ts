@@ -2,11 +2,11 @@
 // account; `limit PROVIDER` shows, and `limit PROVIDER N` (or `none`, `--clear`) sets, the limit of the account that
 // this machine's credentials, endpoint and task queue name.
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { startAccount } from '../../activities/accounts';
 import { accountOf } from '../../providers/account';
 import { hasCredentials } from '../../providers';
 import { type AccountRef, type AccountState, accountStateQuery, setLimitUpdate } from '../../shared/accounts';
 import { PROVIDER_KINDS } from '../../shared/types';
-import type { accountWorkflow } from '../../workflows/account';
 import { type AccountEntry, accountEntry, listAccounts } from '../account-lookup';
 import { sendUpdate } from '../control-request';
 import { EXIT, UsageError } from '../exit-codes';
@@ -122,7 +122,7 @@ async function show(session: Session, here: Here, running: boolean, json: boolea
 
 async function setLimit(session: Session, here: Here, running: boolean, n: number | null, json: boolean) {
   const { account, taskQueue } = here;
-  const handle = session.client.workflow.getHandle<typeof accountWorkflow>(account.workflowId);
+  const handle = session.client.workflow.getHandle(account.workflowId);
   const print = (line: string, doc: object) =>
     json ? process.stdout.write(JSON.stringify({ account, taskQueue, ...doc }, null, 2) + '\n') : console.log(line);
   if (!running) {
@@ -131,13 +131,7 @@ async function setLimit(session: Session, here: Here, running: boolean, n: numbe
       return EXIT.ok;
     }
     // As a worker's openAccount would, with this limit; a running one (opened since the look-up) is kept.
-    await session.client.workflow.start<typeof accountWorkflow>('accountWorkflow', {
-      workflowId: account.workflowId,
-      taskQueue,
-      args: [{ account, setLimit: n }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      staticSummary: `provider account: ${account.label}`,
-    });
+    await startAccount(session.client.workflow, taskQueue, { account, setLimit: n });
     if (!(await hasPollers(session, taskQueue))) {
       const line = `${account.label}: limit ${n}; started the account on task queue '${taskQueue}' (no worker polls it yet)`;
       print(line, { setLimit: n, started: true });
