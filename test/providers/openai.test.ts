@@ -11,13 +11,13 @@ const openai = (apiKey = 'sk-openai-simulator', timeoutMs?: number) =>
 describe('openai client', () => {
   it('generates a real PNG, as b64_json by default', async () => {
     sim().setKnobs({ latencyMs: 200 });
-    const started = Date.now();
     const out = await openai().generate({ prompt: 'a lighthouse', width: 1024, height: 1536 });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     expect(out.model).toBe('gpt-image-1');
     expect('base64' in out.images[0]).toBe(true);
     const bytes = await pngOf(out.images[0], [128, 192]);
     const stats = sim().stats();
+    // One call that returned once the generation had ended: the task is no longer in flight, its image served.
+    expect(stats.inFlight).toBe(0);
     expect(Object.values(stats.served)).toEqual([sha256(bytes)]);
     expect(stats.byProvider.openai).toMatchObject({ submissions: 1, refusedSubmissions: 0 });
   });
@@ -46,12 +46,15 @@ describe('openai client', () => {
       details: { code: 'rate_limit_exceeded', retryAfterMs: 1000 },
     });
 
-    sim().setKnobs({ fail429: 0, concurrencyLimit: 1, latencyMs: 500 });
-    const running = openai().generate({ prompt: 'first' });
-    await new Promise((r) => setTimeout(r, 100));
+    sim().setKnobs({ fail429: 0, concurrencyLimit: 1, latencyMs: 30_000 });
+    const first = new AbortController();
+    const running = openai().generate({ prompt: 'first' }, first.signal);
+    // The first call holds the one slot (its task is in flight) while the second is made.
+    await expect.poll(() => sim().stats().inFlight).toBe(1);
     const over = await errorOf(openai().generate({ prompt: 'second' }));
     expect(over).toMatchObject({ type: 'RateLimited', details: { retryAfterMs: 1000 } });
-    await running;
+    first.abort();
+    await expect(running).rejects.toThrow(/abort/i);
   });
 
   it('classifies 5xx and a timeout as Transient', async () => {
@@ -77,7 +80,8 @@ describe('openai client', () => {
     sim().setKnobs({ latencyMs: 30_000 });
     const abort = new AbortController();
     const call = openai().generate({ prompt: 'x' }, abort.signal);
-    await new Promise((r) => setTimeout(r, 100));
+    // Aborted once the provider has the call: its task is in flight.
+    await expect.poll(() => sim().stats().inFlight).toBe(1);
     abort.abort();
     await expect(call).rejects.toThrow(/abort/i);
     await expect.poll(() => sim().stats().byProvider.openai.cancels).toBe(1);

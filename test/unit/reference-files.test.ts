@@ -36,19 +36,17 @@ describe('reading a reference image in the worker', () => {
     expect(await failure(readReferenceFile(at('link.png')))).toMatch(/link\.png is a symbolic link/);
   });
 
-  it('refuses a FIFO swapped in at once, without blocking on it', async () => {
+  // How long the refusal takes and how much memory the 2 GB one costs are measured in bench/reference-reads.ts.
+  it('refuses a FIFO swapped in, without blocking on it', async () => {
     execFileSync('mkfifo', [at('fifo.png')]);
-    const started = Date.now();
+    // A read that blocked on the FIFO would end at the read's timeout (60 s) with another message, or never.
     expect(await failure(readReferenceFile(at('fifo.png'), 60_000))).toMatch(/fifo\.png is not a regular file/);
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it('refuses a 2 GB file by its fstat size, without reading it', async () => {
+  it('refuses a 2 GB file by its fstat size', async () => {
     fs.writeFileSync(at('big.png'), PNG);
     fs.truncateSync(at('big.png'), 2 * 1024 ** 3);
-    const rss = process.memoryUsage().rss;
     expect(await failure(readReferenceFile(at('big.png')))).toMatch(/is 2147483648 bytes, over the 10485760-byte/);
-    expect(process.memoryUsage().rss - rss).toBeLessThan(100 * 1024 * 1024);
   });
 
   it('refuses bytes that are not an image, and an empty file', async () => {

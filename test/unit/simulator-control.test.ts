@@ -52,9 +52,8 @@ describe('the public URL', () => {
       'volcengine',
     );
     const task = await volcengine.submit({ prompt: 'a lighthouse' });
-    await new Promise((r) => setTimeout(r, 50));
+    await expect.poll(async () => (await volcengine.status(task)).state).toBe('done');
     const status = await volcengine.status(task);
-    expect(status.state).toBe('done');
     const ref = status.state === 'done' ? status.images[0] : undefined;
     expect(ref && 'url' in ref && ref.url).toMatch(/^http:\/\/simulator:8787\/images\//);
   });

@@ -71,6 +71,11 @@ export class ProviderSimulator {
     this.sim.reset();
   }
 
+  /** Tasks held by a long latency finish now (see Simulation.finishNow); returns how many. */
+  finishNow(): number {
+    return this.sim.finishNow();
+  }
+
   stats(): SimulatorStats {
     return this.sim.stats.snapshot(this.sim.activeTasks());
   }

@@ -147,6 +147,24 @@ export class Simulation {
     return task;
   }
 
+  /**
+   * Every task still queued or generating finishes now, and the next ones take the latency the knobs say: a test
+   * holds tasks with a long latency, then releases them when it chooses. A synchronous call (OpenAI) already
+   * waiting is not woken. Returns how many were released.
+   */
+  finishNow(): number {
+    const now = Date.now();
+    let n = 0;
+    for (const t of this.tasks.values()) {
+      if (t.cancelled || now >= t.readyAt) continue;
+      t.generatingAt = Math.min(t.generatingAt, now);
+      t.readyAt = now;
+      this.stats.task(t.id, t.createdAt, now);
+      n++;
+    }
+    return n;
+  }
+
   /** Cancelling a finished or already cancelled task changes nothing, as at the providers. */
   cancel(t: SimTask): void {
     if (!t.cancelled && Date.now() < t.readyAt) {
