@@ -1,6 +1,7 @@
 // The obvious alternative: p-limit plus a poll loop, calling the same provider client and writing files the
 // same way, with no durability at all.
-import { downloadImage, storeImage } from '../src/activities/image-files';
+import { downloadImage } from '../src/activities/image-download';
+import { storeImage } from '../src/output/image-file';
 import { type ProviderClients, taskClient } from '../src/providers';
 import type { ImageItem, ProviderKind } from '../src/shared/types';
 

@@ -8,7 +8,7 @@ import { makeFolder } from '../output/safe-write';
 import type { ProviderClients } from '../providers';
 import type { GenerateImageInput, GenerateImageOutput } from '../shared/types';
 import { withHeartbeats } from './heartbeats';
-import { findExistingImage } from './image-files';
+import { findExistingImage } from '../output/image-file';
 import { saveImage } from './image-save';
 import { writingIn } from './local-storage';
 import { callProvider } from './provider-call';

@@ -5,7 +5,8 @@ import { type ImageRef, transient } from '../providers/types';
 import type { EmbeddedMetadata } from '../output/image-metadata';
 import type { OutputTarget, StoredImage } from '../shared/types';
 import { badImage, toFailure } from './failures';
-import { downloadImage, ImageRejected, storeImage } from './image-files';
+import { ImageRejected, storeImage } from '../output/image-file';
+import { downloadImage } from './image-download';
 import { writingIn } from './local-storage';
 
 /** `what` names the image in failures: `task <id>`, or the provider call. `meta` goes into the file. */

@@ -16,7 +16,7 @@ import { classified, taskPending, toFailure } from './failures';
 import { callProvider } from './provider-call';
 import { withHeartbeats } from './heartbeats';
 import { createGenerateActivity } from './image-generate';
-import { findExistingImage } from './image-files';
+import { findExistingImage } from '../output/image-file';
 import { saveImage } from './image-save';
 import { writingIn } from './local-storage';
 import { asyncClient } from './provider-client';

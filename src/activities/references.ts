@@ -5,7 +5,7 @@
 // bound and a timeout, and sent only if its first bytes are an image's.
 import fs from 'node:fs';
 import type { ReferenceImage } from '../providers/types';
-import { sniffImage } from './image-files';
+import { sniffImage } from '../output/image-file';
 
 /** Volcengine and DashScope both cap input images around 10-15 MB. */
 export const MAX_REFERENCE_BYTES = 10 * 1024 * 1024;

@@ -2,7 +2,7 @@
 // the variants of one item with one plain name get `-<k>` so that each is its own file. Collisions between the
 // rendered names are found afterwards by the reader's one collision check (case- and extension-insensitive).
 import { planProviders } from '../client/provider-setup';
-import { ItemSchema } from '../shared/item-schema';
+import { IMAGE_EXT, ItemSchema } from '../shared/item-schema';
 import type { ImageItem } from '../shared/types';
 import { UsageError } from '../client/exit-codes';
 import {
@@ -31,8 +31,6 @@ export interface NameContext {
   /** `--provider` as given (the batch's provider for `{provider}` when an item names none). */
   provider?: string;
 }
-
-const IMAGE_EXT = /\.(png|jpe?g|webp)$/i;
 
 /** An item's filename when it is a template (a string with braces): taken out of the raw item for the schema. */
 export function takeTemplate(value: object): { value: object; template?: string } {

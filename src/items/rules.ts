@@ -4,6 +4,7 @@ import { DASHSCOPE_RESERVED_PARAMS } from '../providers/dashscope/client';
 import { FAL_RESERVED_PARAMS } from '../providers/fal/client';
 import { OPENAI_RESERVED_PARAMS } from '../providers/openai/client';
 import { VOLCENGINE_RESERVED_PARAMS } from '../providers/volcengine/client';
+import { imageStem } from '../output/image-file';
 import { ITEM_FIELDS } from '../shared/item-schema';
 import { cleanPrompt } from '../shared/prompt';
 import { providerOrder } from '../shared/providers';
@@ -76,13 +77,12 @@ export interface Placed {
   line: number;
 }
 
-const IMAGE_EXT = /\.(png|jpe?g|webp)$/i;
-
 /** The output file an item names, and the key two names collide on. */
 function outputName(item: ImageItem): { field: string; name: string; key: string } {
   const name = item.filename ?? `${item.id}.png`;
   // The extension follows the bytes (a JPEG asked for as x.png lands in x.jpg), and some disks ignore case.
-  return { field: item.filename ? 'filename' : 'id', name, key: name.replace(IMAGE_EXT, '').toLowerCase() };
+  const key = imageStem({ itemId: item.id, filename: item.filename }).toLowerCase();
+  return { field: item.filename ? 'filename' : 'id', name, key };
 }
 
 /** Items whose images would land in one file: each reported at its line, naming the other's. */

@@ -1,17 +1,22 @@
-// Image files on disk: found when they already exist, written atomically (tmp + rename) with size, magic-byte
-// and completeness checks and a sha256, never half-written at the final path.
+// An item's image file in its batch folder, in one place: its name (the item's filename, or `<id>.<ext>`, the
+// extension following the bytes), the checks its bytes pass (size, magic bytes, a whole PNG or JPEG), its write (tmp,
+// no link followed, atomic rename; the sidecar of a JPEG or WebP first) with its sha256, and finding one already
+// stored. Only this module builds an image's path; the files are read and written by `readWhole` and `writeWhole`
+// alone, so a batch folder kept elsewhere (a bucket) plugs in there.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { request } from 'undici';
-import { type EmbeddedMetadata, sidecarPath, sidecarText } from '../output/image-metadata';
-import { PngError } from '../output/png-chunks';
-import { embedPngMetadata } from '../output/png-metadata';
+import { IMAGE_EXT } from '../shared/item-schema';
 import type { OutputTarget, StoredImage } from '../shared/types';
+import { type EmbeddedMetadata, sidecarText } from './image-metadata';
+import { PngError } from './png-chunks';
+import { embedPngMetadata } from './png-metadata';
+import { replaceFiles } from './safe-write';
 
 export const DEFAULT_MAX_IMAGE_BYTES = 30 * 1024 * 1024;
 const EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp'];
 
+/** Bytes that are not an image imagebatch keeps (or a name it will not write): the provider's image is bad. */
 export class ImageRejected extends Error {
   name = 'ImageRejected';
 }
@@ -38,14 +43,34 @@ function isComplete(mime: string, tail: Buffer): boolean {
   return true;
 }
 
+/** The type of bytes to store, or why they are not stored. */
+function checkImage(data: Buffer, maxBytes: number): { mime: string; ext: string } {
+  if (data.length > maxBytes) throw new ImageRejected(`image is ${data.length} bytes, over the ${maxBytes}-byte limit`);
+  const kind = sniffImage(data.subarray(0, 16));
+  if (!kind)
+    throw new ImageRejected(
+      `not a PNG, JPEG or WebP image (starts with ${JSON.stringify(data.subarray(0, 8).toString('latin1'))})`,
+    );
+  if (!isComplete(kind.mime, data.subarray(-16)))
+    throw new ImageRejected(`truncated ${kind.mime} (${data.length} bytes)`);
+  return kind;
+}
+
 function safeName(name: string): string {
   if (!name || name !== path.basename(name) || name === '.' || name === '..')
     throw new ImageRejected(`unsafe file name '${name}'`);
   return name;
 }
 
-const IMAGE_EXT = /\.(png|jpe?g|webp)$/i;
 const sameType = (a: string, b: string) => a.toLowerCase().replace('jpeg', 'jpg') === b.replace('jpeg', 'jpg');
+
+/**
+ * An item's image name without its extension, which follows the bytes: two items with one stem (as a disk that
+ * ignores case sees it) would write one file.
+ */
+export function imageStem(t: Pick<OutputTarget, 'itemId' | 'filename'>): string {
+  return t.filename ? t.filename.replace(IMAGE_EXT, '') : t.itemId;
+}
 
 /**
  * The name an image is stored under: the item's filename, or `<id>.<ext>`. Its extension follows the bytes, so a
@@ -55,7 +80,7 @@ function storedName(t: OutputTarget, ext: string): string {
   if (!t.filename) return `${safeName(t.itemId)}.${ext}`;
   const name = safeName(t.filename);
   const given = IMAGE_EXT.exec(name)?.[1];
-  return given && sameType(given, ext) ? name : `${name.replace(IMAGE_EXT, '')}.${ext}`;
+  return given && sameType(given, ext) ? name : `${imageStem(t)}.${ext}`;
 }
 
 /** Where an existing output may be: the item's filename first, then its stem with each image extension. */
@@ -65,23 +90,39 @@ function candidates(t: OutputTarget): string[] {
   return [...new Set(names)].map((name) => path.join(t.outDir, name));
 }
 
-export async function describeFile(file: string): Promise<StoredImage | undefined> {
-  let data: Buffer;
+/** The sidecar of a JPEG or WebP, which carries no PNG chunks: `<file>.json`, beside it. */
+export function sidecarPath(imageFile: string): string {
+  return `${imageFile}.json`;
+}
+
+/** The file's bytes, or undefined when there is none to read. */
+async function readWhole(file: string): Promise<Buffer | undefined> {
   try {
-    data = await fs.promises.readFile(file);
+    return await fs.promises.readFile(file);
   } catch {
     return undefined;
   }
-  const kind = sniffImage(data.subarray(0, 16));
-  if (!kind || !isComplete(kind.mime, data.subarray(-16))) return undefined;
-  return { file, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), mime: kind.mime };
 }
+
+/** Writes the files whole, all or none (an image with its sidecar), renamed into place in order: the sidecar first. */
+async function writeWhole(dir: string, files: { file: string; data: Buffer | string }[]): Promise<void> {
+  await fs.promises.mkdir(dir, { recursive: true });
+  await replaceFiles(files);
+}
+
+const described = (file: string, data: Buffer, mime: string): StoredImage => ({
+  file,
+  bytes: data.length,
+  sha256: createHash('sha256').update(data).digest('hex'),
+  mime,
+});
 
 /** An output that already exists (and is a whole image): the seeds' idempotency. */
 export async function findExistingImage(t: OutputTarget): Promise<StoredImage | undefined> {
   for (const file of candidates(t)) {
-    const found = await describeFile(file);
-    if (found) return found;
+    const data = await readWhole(file);
+    const kind = data && sniffImage(data.subarray(0, 16));
+    if (data && kind && isComplete(kind.mime, data.subarray(-16))) return described(file, data, kind.mime);
   }
   return undefined;
 }
@@ -89,7 +130,7 @@ export async function findExistingImage(t: OutputTarget): Promise<StoredImage | 
 /**
  * Writes bytes to the item's final path atomically after checking them. With `meta`, the image carries how it was
  * made: a PNG gets its text chunks (the bytes written and hashed are those final bytes); a JPEG or WebP gets a
- * sidecar `<file>.json`, renamed into place before the image, so a stored image always has its metadata.
+ * sidecar `<file>.json`, renamed into place before the image.
  */
 export async function storeImage(
   t: OutputTarget,
@@ -97,31 +138,12 @@ export async function storeImage(
   maxBytes = DEFAULT_MAX_IMAGE_BYTES,
   meta?: EmbeddedMetadata,
 ): Promise<StoredImage> {
-  if (data.length > maxBytes) throw new ImageRejected(`image is ${data.length} bytes, over the ${maxBytes}-byte limit`);
-  const kind = sniffImage(data.subarray(0, 16));
-  if (!kind)
-    throw new ImageRejected(
-      `not a PNG, JPEG or WebP image (starts with ${JSON.stringify(data.subarray(0, 8).toString('latin1'))})`,
-    );
-  if (!isComplete(kind.mime, data.subarray(-16)))
-    throw new ImageRejected(`truncated ${kind.mime} (${data.length} bytes)`);
+  const kind = checkImage(data, maxBytes);
   const final = meta && kind.mime === 'image/png' ? withChunks(data, meta) : data;
   const file = path.join(t.outDir, storedName(t, kind.ext));
-  await fs.promises.mkdir(t.outDir, { recursive: true });
-  const sidecar = meta && kind.mime !== 'image/png' ? { file: sidecarPath(file), text: sidecarText(meta) } : undefined;
-  // One tmp name per item: a retry after a crash replaces the same tmp file rather than leaving another. It is
-  // removed and created afresh ('wx': O_EXCL), so a symlink put there is never followed.
-  const tmp = `${file}.tmp`;
-  try {
-    await fs.promises.rm(tmp, { force: true });
-    await fs.promises.writeFile(tmp, final, { flag: 'wx' });
-    if (sidecar) await writeWhole(sidecar.file, sidecar.text);
-    await fs.promises.rename(tmp, file);
-  } catch (err) {
-    await fs.promises.rm(tmp, { force: true });
-    throw err;
-  }
-  return { file, bytes: final.length, sha256: createHash('sha256').update(final).digest('hex'), mime: kind.mime };
+  const sidecar = meta && kind.mime !== 'image/png' ? [{ file: sidecarPath(file), data: sidecarText(meta) }] : [];
+  await writeWhole(t.outDir, [...sidecar, { file, data: final }]);
+  return described(file, final, kind.mime);
 }
 
 function withChunks(png: Buffer, meta: EmbeddedMetadata): Buffer {
@@ -132,59 +154,4 @@ function withChunks(png: Buffer, meta: EmbeddedMetadata): Buffer {
     if (err instanceof PngError) throw new ImageRejected(err.message);
     throw err;
   }
-}
-
-/** A small file written as the image is: a fresh tmp file, then a rename. */
-async function writeWhole(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  try {
-    await fs.promises.rm(tmp, { force: true });
-    await fs.promises.writeFile(tmp, text, { flag: 'wx' });
-    await fs.promises.rename(tmp, file);
-  } catch (err) {
-    await fs.promises.rm(tmp, { force: true });
-    throw err;
-  }
-}
-
-/** Downloads an image into memory, bounded by maxBytes, following at most 3 http(s) redirects. */
-export async function downloadImage(
-  url: string,
-  maxBytes = DEFAULT_MAX_IMAGE_BYTES,
-  signal?: AbortSignal,
-  timeoutMs = 60_000,
-): Promise<Buffer> {
-  let current = url;
-  for (let hop = 0; hop <= 3; hop++) {
-    const u = new URL(current);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:')
-      throw new ImageRejected(`image URL is not http(s): ${u.protocol}`);
-    const res = await request(current, { method: 'GET', signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-    if (res.statusCode >= 300 && res.statusCode < 400 && res.headers.location) {
-      await res.body.dump();
-      current = new URL(String(res.headers.location), current).toString();
-      continue;
-    }
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new ImageRejected(`image download answered HTTP ${res.statusCode}`);
-    }
-    const declared = Number(res.headers['content-length'] ?? 0);
-    if (declared > maxBytes) {
-      res.body.destroy();
-      throw new ImageRejected(`image is ${declared} bytes, over the ${maxBytes}-byte limit`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > maxBytes) {
-        res.body.destroy();
-        throw new ImageRejected(`image is over the ${maxBytes}-byte limit`);
-      }
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks);
-  }
-  throw new ImageRejected('too many redirects');
 }

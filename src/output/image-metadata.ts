@@ -52,11 +52,6 @@ export function metadataJson(meta: EmbeddedMetadata): string {
   return JSON.stringify(ordered);
 }
 
-/** The sidecar of a JPEG or WebP, which carries no PNG chunks: `<file>.json`, beside it. */
-export function sidecarPath(imageFile: string): string {
-  return `${imageFile}.json`;
-}
-
 /** The sidecar's text: the same JSON as the PNG chunk, indented for people who open it. */
 export function sidecarText(meta: EmbeddedMetadata): string {
   return JSON.stringify(JSON.parse(metadataJson(meta)), null, 2) + '\n';

@@ -65,6 +65,30 @@ export function replaceFile(file: string, data: string | Buffer): void {
 }
 
 /**
+ * Writes files whole as replaceFile does, without blocking: every `<file>.tmp` first, then the renames in order (a
+ * sidecar before its image, so the image is never in place without it). On any failure every tmp file goes.
+ */
+export async function replaceFiles(files: { file: string; data: string | Buffer }[]): Promise<void> {
+  const tmps = files.map(({ file }) => `${file}.tmp`);
+  try {
+    for (const [i, { data }] of files.entries()) {
+      await fs.promises.rm(tmps[i], { force: true });
+      const fh = await fs.promises.open(tmps[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
+      try {
+        await fh.writeFile(data);
+      } finally {
+        await fh.close();
+      }
+    }
+    for (const [i, { file }] of files.entries()) await fs.promises.rename(tmps[i], file);
+  } catch (err) {
+    // The write's own error says more than a failed removal.
+    for (const tmp of tmps) await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
  * Appends `text` to `file` (created if missing). When the write fails part way (a full disk), the file is cut back
  * to where it was, so the retried append starts on a line of its own instead of gluing onto half a line.
  */

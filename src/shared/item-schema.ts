@@ -6,6 +6,9 @@ import { PROVIDER_KINDS } from './providers';
 /** Ids and file names become paths: safe characters only, no separators, no `.`/`..`. */
 export const SAFE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
 
+/** The extensions of the images imagebatch writes; an output file name ends in one of them. */
+export const IMAGE_EXT = /\.(png|jpe?g|webp)$/i;
+
 /** No wait of an image needs more than a day; 2^53 ms (a timer of 285,000 years) is a mistake, not a policy. */
 export const MAX_POLICY_MS = 24 * 60 * 60 * 1000;
 const DAY_MESSAGE = `must be at most ${MAX_POLICY_MS} (24 hours)`;
@@ -56,7 +59,7 @@ export const ItemSchema = z
     filename: z
       .string()
       .regex(SAFE_NAME, 'must be a plain file name (no / or ..)')
-      .regex(/\.(png|jpe?g|webp)$/i, 'must end in .png, .jpg, .jpeg or .webp')
+      .regex(IMAGE_EXT, 'must end in .png, .jpg, .jpeg or .webp')
       .optional(),
     /** One provider, or several in the order to try them (fallback: the next when one cannot serve the item). */
     provider: z

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
-import { findExistingImage, ImageRejected, storeImage } from '../../src/activities/image-files';
+import { findExistingImage, ImageRejected, storeImage } from '../../src/output/image-file';
 import type { EmbeddedMetadata } from '../../src/output/image-metadata';
 import { readPngMetadata } from '../../src/output/png-metadata';
 import { providersFromEnv } from '../../src/providers';
@@ -67,6 +67,13 @@ describe('storeImage with metadata', () => {
     await storeImage({ outDir, itemId: 'a' }, JPEG, undefined, META);
     expect(fs.readFileSync(victim, 'utf8')).toBe('keep me');
     expect(fs.existsSync(path.join(outDir, 'a.jpg.json.tmp'))).toBe(false);
+  });
+
+  it('places no image whose sidecar cannot be placed, and leaves no tmp file', async () => {
+    // A folder where the sidecar goes: its rename fails, so the image (renamed after it) is never in place.
+    fs.mkdirSync(path.join(outDir, 'a.jpg.json'));
+    await expect(storeImage({ outDir, itemId: 'a' }, JPEG, undefined, META)).rejects.toThrow();
+    expect(fs.readdirSync(outDir)).toEqual(['a.jpg.json']);
   });
 
   it('without metadata stores the bytes as they came', async () => {

@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findExistingImage, storeImage } from '../../src/activities/image-files';
+import { findExistingImage, storeImage } from '../../src/output/image-file';
 import { PNG } from '../helpers/items-fixture';
 
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(16), Buffer.from([0xff, 0xd9])]);

@@ -1,8 +1,8 @@
 // `imagebatch inspect FILE`: how an image was made, as the file itself says: a PNG's `parameters` and `imagebatch`
 // chunks, or the sidecar `<file>.json` of a JPEG or WebP.
 import fs from 'node:fs';
-import { sniffImage } from '../../activities/image-files';
-import { type EmbeddedMetadata, parametersText, sidecarPath } from '../../output/image-metadata';
+import { sidecarPath, sniffImage } from '../../output/image-file';
+import { type EmbeddedMetadata, parametersText } from '../../output/image-metadata';
 import { PngError } from '../../output/png-chunks';
 import { readPngMetadata } from '../../output/png-metadata';
 import { EXIT, UsageError } from '../exit-codes';
