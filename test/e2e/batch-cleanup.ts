@@ -1,23 +1,20 @@
-// For CLI tests: a simulator and a folder per file, batches a test leaves running terminated after it, and "nothing
-// started" checked the same way.
+// For CLI tests: a simulator and a folder per file, batches a test leaves running terminated (with their images) after
+// it, and "nothing started" checked the same way.
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
+import { terminateBatchAndImages } from '../helpers/batch';
 import { closeConnections, testClient } from '../helpers/temporal';
 
-/** The list to push the ids of batches a test leaves running to; each is terminated after the test. */
+/** The list to push the ids of batches a test leaves running to; each is terminated, with its images, after the test. */
 export function terminatedAfterEach(): string[] {
   const ids: string[] = [];
   afterEach(async () => {
     const client = await testClient();
-    for (const id of ids.splice(0))
-      await client.workflow
-        .getHandle(`batch-${id}`)
-        .terminate('test cleanup')
-        .catch(() => undefined);
+    for (const id of ids.splice(0)) await terminateBatchAndImages(client, id);
   });
   return ids;
 }

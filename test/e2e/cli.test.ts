@@ -9,6 +9,8 @@ import { progressQuery } from '../../src/shared/messages';
 import { cliEnv, runCli, spawnCli } from '../helpers/cli';
 import { closeConnections, testClient, uniqueQueue } from '../helpers/temporal';
 import { waitFor } from '../helpers/image-env';
+import { terminateBatchAndImages } from '../helpers/batch';
+import { knobsFrom } from '../helpers/simulator-knobs';
 
 let sim: ProviderSimulator;
 let dir: string;
@@ -22,11 +24,11 @@ beforeAll(async () => {
   sim = await startSimulator(BASE_KNOBS);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ib-cli-'));
 });
-beforeEach(() => sim.setKnobs(BASE_KNOBS));
+beforeEach(() => sim.setKnobs(knobsFrom(BASE_KNOBS)));
 /** Batches a test leaves running (on purpose, or because it failed half-way): terminated after it. */
 const leftRunning: string[] = [];
 afterEach(async () => {
-  for (const id of leftRunning.splice(0)) await terminateBatch(id);
+  for (const id of leftRunning.splice(0)) await terminateBatchAndImages(await testClient(), id);
 });
 afterAll(async () => {
   await sim.close();
@@ -37,21 +39,6 @@ afterAll(async () => {
 const simEnv = (extra: Record<string, string> = {}) => cliEnv({ ...sim.env(), ...extra });
 const fast = ['--poll-interval', '0.2', '--max-wait', '30'];
 const batchId = (prefix: string) => `${prefix}-${++n}-${process.pid}`;
-
-/** Terminates a batch and its images, if still running. */
-async function terminateBatch(id: string): Promise<void> {
-  const client = await testClient();
-  for await (const wf of client.workflow.list({ query: `ImageBatchId="${id}" AND ExecutionStatus="Running"` })) {
-    await client.workflow
-      .getHandle(wf.workflowId)
-      .terminate('test cleanup')
-      .catch(() => undefined);
-  }
-  await client.workflow
-    .getHandle(`batch-${id}`)
-    .terminate('test cleanup')
-    .catch(() => undefined);
-}
 
 async function pollersOf(queue: string): Promise<number> {
   const client = await testClient();

@@ -12,6 +12,8 @@ import { type ProviderSimulator, startSimulator } from '../../src/providers/simu
 import { cliEnv, runCli, spawnCli } from '../helpers/cli';
 import { waitFor } from '../helpers/image-env';
 import { closeConnections, testClient } from '../helpers/temporal';
+import { terminateBatchAndImages } from '../helpers/batch';
+import { knobsFrom } from '../helpers/simulator-knobs';
 
 let sim: ProviderSimulator;
 let dir: string;
@@ -22,7 +24,7 @@ beforeAll(async () => {
   sim = await startSimulator(BASE_KNOBS);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ib-limits-'));
 });
-beforeEach(() => sim.setKnobs(BASE_KNOBS));
+beforeEach(() => sim.setKnobs(knobsFrom(BASE_KNOBS)));
 /** Batches (by id) and accounts (by workflow id) a test leaves open: terminated after it. */
 const leftOpen: string[] = [];
 afterEach(async () => {
@@ -37,9 +39,7 @@ afterEach(async () => {
       await terminate(id);
       continue;
     }
-    for await (const wf of client.workflow.list({ query: `ImageBatchId="${id}" AND ExecutionStatus="Running"` }))
-      await terminate(wf.workflowId);
-    await terminate(`batch-${id}`);
+    await terminateBatchAndImages(client, id);
   }
 });
 afterAll(async () => {

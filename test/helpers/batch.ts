@@ -122,3 +122,21 @@ export async function childOutcomes(client: Client, batchWorkflowId: string): Pr
   }
   return out;
 }
+
+/**
+ * Terminates a batch left open by a test, and the images it started (ABANDONed children outlive it). The batch
+ * first, so it starts no more; its children are read from its histories, which are final once it is terminated.
+ */
+export async function terminateBatchAndImages(client: Client, batchId: string): Promise<void> {
+  const batch = `batch-${batchId}`;
+  await client.workflow
+    .getHandle(batch)
+    .terminate('test cleanup')
+    .catch(() => undefined);
+  const children = await childrenOf(client, batch).catch(() => []);
+  for (const id of children)
+    await client.workflow
+      .getHandle(id)
+      .terminate('test cleanup')
+      .catch(() => undefined);
+}

@@ -26,6 +26,7 @@ import {
   type TestBatchOptions,
 } from '../helpers/batch';
 import { maybeRecordHistory } from '../helpers/histories';
+import { knobsFrom } from '../helpers/simulator-knobs';
 
 let env: ImageEnv;
 let n = 0;
@@ -39,8 +40,8 @@ afterAll(async () => {
   await closeConnections();
 });
 beforeEach(() => {
+  env.sim.setKnobs(knobsFrom(BASE));
   env.sim.reset();
-  env.sim.setKnobs(BASE);
 });
 
 const startBatch = (list: ImageItem[], o: TestBatchOptions = {}) =>

@@ -14,6 +14,7 @@ import { withoutPngMetadata } from '../../src/output/png-metadata';
 import { FAST_POLICY, type ImageEnv, listFiles, startImageEnv, waitFor } from '../helpers/image-env';
 import { closeConnections } from '../helpers/temporal';
 import { maybeRecordHistory } from '../helpers/histories';
+import { knobsFrom } from '../helpers/simulator-knobs';
 
 let env: ImageEnv;
 let n = 0;
@@ -34,8 +35,8 @@ afterAll(async () => {
   await closeConnections();
 });
 beforeEach(() => {
+  env.sim.setKnobs(knobsFrom(BASE_KNOBS));
   env.sim.reset();
-  env.sim.setKnobs(BASE_KNOBS);
 });
 
 function start(
@@ -200,6 +201,9 @@ describe('imageWorkflow', () => {
     expect(r.errorType).toBe('InvalidRequest');
     expect(r.error).toMatch(/no\/such\/file\.png/);
     expect(r.attempts).toBe(0);
+    // The provider saw no request for it at all, accepted or refused.
+    expect(env.sim.stats().submissionsByPrompt[prompt]).toBeUndefined();
+    expect(env.sim.stats().requestsByOutcome).toEqual({});
   });
 
   it('sends local reference images as base64 (character keeping)', async () => {

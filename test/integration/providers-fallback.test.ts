@@ -18,6 +18,7 @@ import { closedPort, type ProviderWorkers, simulatorEnv, startProviderWorkers } 
 import { cliEnv, runCli } from '../helpers/cli';
 import { jsonl } from '../helpers/items-fixture';
 import { closeConnections } from '../helpers/temporal';
+import { knobsFrom } from '../helpers/simulator-knobs';
 
 const QUIET: KnobsInput = {
   latencyMs: 200,
@@ -46,8 +47,8 @@ afterAll(async () => {
 });
 beforeEach(() => {
   for (const s of [sim, falSim]) {
+    s.setKnobs(knobsFrom(QUIET));
     s.reset();
-    s.setKnobs(QUIET);
   }
 });
 // Each test has its own workers and task queue, so its provider accounts (per queue) start fresh.
@@ -89,6 +90,7 @@ describe('fallback between providers', () => {
     expect(await handle.result()).toMatchObject({ total: 3, succeeded: 3, failed: 0, cancelled: 0 });
 
     const m = readManifest(outDir);
+    expect(m.items).toHaveLength(3);
     for (const e of m.items) {
       expect(e).toMatchObject({ status: 'succeeded', provider: 'dashscope', attempts: 1 });
       expect(e.tried).toEqual([
@@ -138,7 +140,9 @@ describe('fallback between providers', () => {
     const target = await workers({ FAL_QUEUE_URL: `http://127.0.0.1:${await closedPort()}/fal` });
     const { handle, outDir } = await startTestBatch(target, id('fb-down'), makeItems(2, 'down'), FALLBACK);
     expect(await handle.result()).toMatchObject({ total: 2, succeeded: 2, failed: 0 });
-    for (const e of readManifest(outDir).items) {
+    const entries = readManifest(outDir).items;
+    expect(entries).toHaveLength(2);
+    for (const e of entries) {
       expect(e).toMatchObject({ status: 'succeeded', provider: 'dashscope' });
       expect(e.tried).toHaveLength(2);
       expect(e.tried![0]).toMatchObject({ provider: 'fal', errorType: 'MaxWaitExceeded' });
@@ -152,7 +156,9 @@ describe('fallback between providers', () => {
     const target = await workers({ FAL_KEY: 'not-the-key' });
     const { handle, outDir } = await startTestBatch(target, id('fb-auth'), makeItems(2, 'auth'), FALLBACK);
     expect(await handle.result()).toMatchObject({ total: 2, succeeded: 2, failed: 0 });
-    for (const e of readManifest(outDir).items) {
+    const entries = readManifest(outDir).items;
+    expect(entries).toHaveLength(2);
+    for (const e of entries) {
       expect(e).toMatchObject({ status: 'succeeded', provider: 'dashscope', attempts: 1 });
       expect(e.tried).toEqual([
         { provider: 'fal', errorType: 'AuthFailed', reason: expect.stringMatching(/HTTP 401/) },
@@ -173,7 +179,9 @@ describe('fallback between providers', () => {
       policy: { ...FAST_POLICY, retries: 1 },
     });
     expect(await handle.result()).toMatchObject({ total: 2, succeeded: 2, failed: 0 });
-    for (const e of readManifest(outDir).items) {
+    const entries = readManifest(outDir).items;
+    expect(entries).toHaveLength(2);
+    for (const e of entries) {
       expect(e).toMatchObject({ status: 'succeeded', provider: 'dashscope' });
       expect(e.tried).toEqual([
         { provider: 'fal', errorType: 'TaskGone', reason: expect.stringMatching(/Request not found/) },
@@ -262,6 +270,7 @@ describe('imagebatch run --provider fal,dashscope', () => {
     const doc = JSON.parse(r.stdout) as { counts: Record<string, number>; manifest: string };
     expect(doc.counts).toMatchObject({ succeeded: 2, failed: 0 });
     const m = readManifestFile(path.dirname(doc.manifest))!;
+    expect(m.items.map((e) => e.id)).toEqual(['a', 'b']);
     for (const e of m.items) {
       expect(e).toMatchObject({ status: 'succeeded', provider: 'dashscope' });
       expect(e.tried).toEqual([
@@ -287,6 +296,7 @@ describe('a batch mixing providers item by item', () => {
     const { handle, outDir } = await startTestBatch(target, id('mixed'), items, { provider: 'dashscope' });
     expect(await handle.result()).toMatchObject({ total: 6, succeeded: 6, failed: 0 });
     const m = readManifest(outDir);
+    expect(m.items.map((e) => e.id)).toEqual(items.map((i) => i.id));
     for (const e of m.items) {
       expect(e.status).toBe('succeeded');
       expect(e.provider).toBe(items.find((i) => i.id === e.id)!.provider);

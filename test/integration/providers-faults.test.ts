@@ -16,6 +16,7 @@ import { makeItems, readManifest, startTestBatch } from '../helpers/batch';
 import { FAST_POLICY, walk, waitFor } from '../helpers/image-env';
 import { type ProviderWorkers, simulatorEnv, startProviderWorkers } from '../helpers/provider-workers';
 import { closeConnections } from '../helpers/temporal';
+import { knobsFrom } from '../helpers/simulator-knobs';
 
 const BASE: KnobsInput = {
   latencyMs: 200,
@@ -48,8 +49,8 @@ afterAll(async () => {
 // Workers on a new task queue for each test: provider accounts are per queue, so a limit one test taught an account
 // (429s lower it) or slots a failed test left held do not reach the next test.
 beforeEach(async () => {
+  sim.setKnobs(knobsFrom(BASE));
   sim.reset();
-  sim.setKnobs(BASE);
   env = await startProviderWorkers(simulatorEnv(sim));
 });
 afterEach(async () => {
@@ -101,6 +102,7 @@ describe.each(ALL)('%s', (provider) => {
     });
     expect(await handle.result()).toMatchObject({ total: 4, succeeded: 4, failed: 0, cancelled: 0 });
     const m = expectIntact(outDir);
+    expect(m.items).toHaveLength(4);
     for (const e of m.items) expect(e).toMatchObject({ status: 'succeeded', provider, attempts: 1 });
     expect(counts(provider).submissions).toBe(4);
     // Nothing went to another wire format.
@@ -146,6 +148,7 @@ describe.each(ALL)('%s', (provider) => {
     expect(c.submissions).toBe(3);
     for (const it of items) expect(sim.stats().submissionsByPrompt[it.prompt]).toBe(1);
     const m = expectIntact(outDir);
+    expect(m.items).toHaveLength(items.length);
     for (const e of m.items) expect(e).toMatchObject({ status: 'succeeded', provider, tasks: 1 });
   });
 

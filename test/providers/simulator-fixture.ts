@@ -8,6 +8,7 @@ import type { KnobsInput } from '../../src/providers/simulator/knobs';
 import { type ProviderSimulator, startSimulator } from '../../src/providers/simulator/server';
 import { type ImageRef, ProviderError } from '../../src/providers/types';
 import { rejectionOf } from '../helpers/failures';
+import { knobsFrom } from '../helpers/simulator-knobs';
 
 const QUIET: KnobsInput = {
   latencyMs: 0,
@@ -32,8 +33,8 @@ export function useSimulator(): () => ProviderSimulator {
   });
   afterAll(() => sim.close());
   beforeEach(() => {
+    sim.setKnobs(knobsFrom(QUIET));
     sim.reset();
-    sim.setKnobs(QUIET);
   });
   return () => sim;
 }
