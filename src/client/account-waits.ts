@@ -3,8 +3,8 @@
 // account that does not answer is shown with what is known.
 import type { WorkflowClient } from '@temporalio/client';
 import type { AccountRef } from '../shared/accounts';
-import type { BatchProgress } from '../shared/batch-types';
 import { queryAccount } from './account-lookup';
+import { progressWatch } from './progress-watch';
 
 export interface AccountWait {
   label: string;
@@ -38,21 +38,8 @@ export async function accountWaits(
   );
 }
 
-/** Keeps accountWaits fresh in the background for a progress display: `refresh` on each progress, `latest` to show. */
-export function accountWatch(workflows: WorkflowClient, batchId: string) {
-  let latest: AccountWait[] = [];
-  let last = 0;
-  let inflight: Promise<void> | undefined;
-  return {
-    latest: () => latest,
-    refresh(p: BatchProgress): void {
-      if (inflight || !p.accounts?.length || Date.now() - last < EVERY_MS) return;
-      last = Date.now();
-      inflight = accountWaits(workflows, batchId, p.accounts)
-        .then((w) => void (latest = w))
-        .finally(() => (inflight = undefined));
-    },
-    /** The query under way, if any: a connection must not close under it. */
-    settled: (): Promise<void> => inflight ?? Promise.resolve(),
-  };
-}
+/** Keeps accountWaits fresh in the background for a progress display. */
+export const accountWatch = (workflows: WorkflowClient, batchId: string) =>
+  progressWatch<AccountWait[]>([], EVERY_MS, (p) =>
+    p.accounts?.length ? accountWaits(workflows, batchId, p.accounts) : undefined,
+  );

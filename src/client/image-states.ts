@@ -7,6 +7,7 @@
 // split is clamped to what the batch says runs.
 import type { WorkflowClient } from '@temporalio/client';
 import type { BatchProgress } from '../shared/batch-types';
+import { progressWatch } from './progress-watch';
 
 export interface StateCounts {
   queued: number;
@@ -58,21 +59,8 @@ export async function runningSplit(workflows: WorkflowClient, batchId: string): 
 /** A progress display asks again at most this often: counting is a visibility query per state. */
 const EVERY_MS = 2000;
 
-/** Keeps runningSplit fresh in the background for a progress display: `refresh` on each progress, `latest` to show. */
-export function splitWatch(workflows: WorkflowClient, batchId: string) {
-  let latest: RunningSplit | undefined;
-  let last = 0;
-  let inflight: Promise<void> | undefined;
-  return {
-    latest: () => latest,
-    refresh(p: BatchProgress): void {
-      if (inflight || !p.running || Date.now() - last < EVERY_MS) return;
-      last = Date.now();
-      inflight = runningSplit(workflows, batchId)
-        .then((s) => void (latest = s ?? latest))
-        .finally(() => (inflight = undefined));
-    },
-    /** The count under way, if any: a connection must not close under it. */
-    settled: (): Promise<void> => inflight ?? Promise.resolve(),
-  };
-}
+/** Keeps runningSplit fresh in the background for a progress display (a count that fails keeps the last one). */
+export const splitWatch = (workflows: WorkflowClient, batchId: string) =>
+  progressWatch<RunningSplit | undefined>(undefined, EVERY_MS, (p, latest) =>
+    p.running ? runningSplit(workflows, batchId).then((s) => s ?? latest) : undefined,
+  );

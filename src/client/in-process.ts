@@ -9,7 +9,7 @@ import type { BatchHandle } from './batch-lookup';
 import { printStartBanner, startBatch } from './batch-start';
 import { followBatch } from './follow';
 import type { ProviderSetup } from './provider-setup';
-import { reportRun } from './report';
+import { reportRun } from './batch-summary';
 import type { Session } from './session';
 
 export interface InProcessResult {

@@ -1,6 +1,5 @@
 // `imagebatch report BATCH [--out DIR] [--open]`: writes the batch's gallery (index.html) again from the manifest in
-// its folder, prints the page's path, and opens it when asked. (src/client/report.ts is something else: how a batch's
-// outcome is printed.)
+// its folder, prints the page's path, and opens it when asked.
 import fs from 'node:fs';
 import path from 'node:path';
 import { batchFolder } from '../../output/batch-folder';

@@ -8,7 +8,7 @@ import { EXIT } from '../exit-codes';
 import { followBatch } from '../follow';
 import { runningSplit } from '../image-states';
 import { workerCommandFor } from '../provider-setup';
-import { reportWorkflow, type WorkflowState } from '../report';
+import { reportWorkflow, type WorkflowState } from '../batch-summary';
 import { type Session, withSession } from '../session';
 import { askWorker, hasPollers, requireWorker } from '../worker-answer';
 

@@ -1,4 +1,4 @@
-// Reporting a batch: the one JSON document `--json` prints, the printed summary, and the exit code (exitCodeFor).
+// A batch's summary: the one JSON document `--json` prints, the printed summary, and the exit code (exitCodeFor).
 // `run` and `retry` work the batch in this process and read its manifest; `status` and `watch` read only the
 // workflow, so they work from a machine that cannot see the output folder. Their documents share the fields of
 // BatchDocument.
