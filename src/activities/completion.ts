@@ -3,6 +3,7 @@
 // and another worker runs it again: a hook runs at least once, never for certain exactly once.
 import { ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import type { BatchSummary } from '../shared/batch-types';
+import { outgoing } from './failures';
 import { runHookCommand } from './hook-command';
 import { judgeAnswer, SECRET_VAR, webhookHeaders } from './webhook';
 
@@ -58,9 +59,9 @@ export function createCompletionActivities(deps: CompletionDeps = {}) {
           signal: cancellationSignal(),
         }),
       );
-      if (out) log.info('completion command output', { batchId: summary.batchId, output: out });
+      if (out) log.info('completion command output', { batchId: summary.batchId, output: outgoing(out) });
     } catch (err) {
-      throw ApplicationFailure.retryable((err as Error).message, 'CompletionCommandFailed');
+      throw ApplicationFailure.retryable(outgoing((err as Error).message), 'CompletionCommandFailed');
     }
   }
 
@@ -89,7 +90,7 @@ export function createCompletionActivities(deps: CompletionDeps = {}) {
       } catch (err) {
         const cause = (err as { cause?: Error }).cause;
         throw ApplicationFailure.retryable(
-          `${(err as Error).message}${cause ? `: ${cause.message}` : ''}`,
+          outgoing(`${(err as Error).message}${cause ? `: ${cause.message}` : ''}`),
           'WebhookFailed',
         );
       }

@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { ApplicationFailureCategory } from '@temporalio/common';
 import { ErrorType, failureMeaning } from '../shared/errors';
+import { redactSecrets } from '../providers/redact';
 import { ProviderError } from '../providers/types';
 
 /** Provider text enters history through failure messages: at most this much of it (Temporal keeps 4 KB). */
@@ -11,11 +12,28 @@ export function truncated(message: string): string {
   return message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}… (cut)` : message;
 }
 
+/**
+ * What of a text may leave the activity (a failure's message): the worker's credentials and anything shaped like one
+ * redacted (a provider may echo the key or the Authorization header), then cut. Redacted first, so no cut leaves half
+ * a key behind.
+ */
+export function outgoing(text: string): string {
+  return truncated(redactSecrets(text));
+}
+
+/** A provider's error as a failure; any other error keeps its class, with its message made outgoing too. */
 export function toFailure(err: unknown): unknown {
-  if (!(err instanceof ProviderError)) return err;
+  if (!(err instanceof ProviderError)) {
+    // The SDK sends the message, the stack (which repeats it) and the causes.
+    for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+      e.message = outgoing(e.message);
+      if (e.stack) e.stack = redactSecrets(e.stack);
+    }
+    return err;
+  }
   return ApplicationFailure.create({
     type: err.type,
-    message: truncated(err.message),
+    message: outgoing(err.message),
     nonRetryable: !failureMeaning(err.type).retriedByActivity,
     // Honour Retry-After on 429s; other retryable errors use the policy's backoff.
     nextRetryDelay: err.type === ErrorType.RateLimited ? (err.details.retryAfterMs ?? 2000) : undefined,

@@ -1,6 +1,7 @@
 // Provider endpoints that answer errors no provider should: an error over the answer cap (classified from what was
-// read: its status, and the code a provider puts before its message, never as temporary).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// read: its status, and the code a provider puts before its message, never as temporary), and an error that echoes
+// the request's credentials (redacted before the failure leaves the activity).
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -32,6 +33,20 @@ let base: string;
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     req.resume();
+    const auth = String(req.headers.authorization ?? '');
+    if (req.url?.startsWith('/echo')) {
+      // A provider that repeats the request's credentials in its error, as some gateways do.
+      const key = auth.replace(/^(Bearer|Key) /, '');
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          code: 'InvalidApiKey',
+          message: `Authorization: ${auth} refused; key ${key} is not valid (headers {"authorization":"${auth}"})`,
+          detail: `invalid key ${key}; sent ${auth}`,
+        }),
+      );
+      return;
+    }
     const [status, body] = ANSWERS[req.url ?? ''] ?? [404, { error: 'no such path' }];
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(typeof body === 'string' ? body : JSON.stringify(body));
@@ -63,5 +78,41 @@ describe('an error answer over the cap is classified from what was read', () => 
       );
     expect(await submit('dashscope-moderated')).toMatchObject({ type: 'ContentRejected', nonRetryable: true });
     expect(await submit('dashscope-invalid')).toMatchObject({ type: 'InvalidRequest', nonRetryable: true });
+  });
+});
+
+describe('an error that echoes the credentials', () => {
+  const FAL_KEY = 'fal-id-0123:fal-secret-abcdef987654';
+  const DASHSCOPE_KEY = 'sk-dashscope-secret-5678';
+  beforeAll(() => {
+    // The worker's environment, where its credentials are (and where redaction looks for them).
+    vi.stubEnv('FAL_KEY', FAL_KEY);
+    vi.stubEnv('DASHSCOPE_API_KEY', DASHSCOPE_KEY);
+  });
+  afterAll(() => vi.unstubAllEnvs());
+
+  it('leaves the activity with the credentials redacted, whatever shape they were echoed in', async () => {
+    const acts = createActivities({
+      providers: providersFromEnv({
+        ...process.env,
+        FAL_QUEUE_URL: `${base}/echo`,
+        DASHSCOPE_HTTP_BASE_URL: `${base}/echo`,
+      }),
+    });
+    for (const provider of ['fal', 'dashscope'] as const) {
+      const f = await failure(
+        new MockActivityEnvironment().run(acts.submitImage, {
+          provider,
+          outDir: '/nonexistent',
+          itemId: 'a',
+          request: { prompt: 'p' },
+        }),
+      );
+      expect(f.type).toBe('AuthFailed');
+      const everything = JSON.stringify({ message: f.message, stack: f.stack, details: f.details });
+      for (const secret of [FAL_KEY, DASHSCOPE_KEY, 'fal-secret', 'dashscope-secret'])
+        expect(everything, provider).not.toContain(secret);
+      expect(f.message).toContain('[redacted]');
+    }
   });
 });
