@@ -1,7 +1,6 @@
 // The request an item made, as a manifest entry carries it: enough for `imagebatch run manifest.json` to ask for the
 // same images again (and for a gallery to show prompt, size and seed without the items file).
 import type { ImageItem, ProviderKind } from '../shared/types';
-import type { ManifestEntry } from './manifest';
 
 export interface ManifestRequest {
   /** The prompt as the items file gave it (`prompts` holds every prompt tried, simplified ones included). */
@@ -62,7 +61,10 @@ export function requestOfEntry(entry: ManifestRequest): ManifestRequest {
 }
 
 /** Per item id, the request of the batch's own items, and of an earlier manifest's entries (a retried batch's). */
-export function requestsFor(items: ImageItem[], previous: ManifestEntry[] = []): Map<string, ManifestRequest> {
+export function requestsFor(
+  items: ImageItem[],
+  previous: (ManifestRequest & { id: string })[] = [],
+): Map<string, ManifestRequest> {
   const out = new Map<string, ManifestRequest>();
   for (const entry of previous) out.set(entry.id, requestOfEntry(entry));
   for (const item of items) out.set(item.id, requestOf(item));

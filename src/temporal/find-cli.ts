@@ -1,6 +1,6 @@
 // Finds the `temporal` CLI (which embeds the dev server) in the order the design gives, building it with Go
 // as a last resort. The SDK's own download needs the internet; it is tried only when nothing local exists.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -87,9 +87,4 @@ export async function buildTemporalCli({ env = process.env, log = console.error 
 /** TEMPORAL_CLI_PATH, then PATH, then the user cache, then a Go build into the cache. */
 export async function findTemporalCli(options: FindOptions = {}): Promise<string> {
   return findLocalTemporalCli(options.env) ?? (await buildTemporalCli(options));
-}
-
-export function temporalCliVersion(binary: string): string {
-  const out = spawnSync(binary, ['--version'], { encoding: 'utf8' });
-  return out.stdout.trim();
 }
