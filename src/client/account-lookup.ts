@@ -2,8 +2,9 @@
 // that a worker on the account's task queue answers; an account no worker answers for is described with what its
 // workflow's input tells (its label), and says why there is no more.
 import type { WorkflowClient } from '@temporalio/client';
+import { ACCOUNT_WORKFLOW, type AccountStart } from '../activities/accounts';
+import { accountIdProvider } from '../providers/account';
 import { type AccountRef, type AccountState, accountStateQuery } from '../shared/accounts';
-import type { AccountInput } from '../workflows/account';
 import { runInputOf } from './batch-lookup';
 import type { Session } from './session';
 import { hasPollers } from './worker-answer';
@@ -35,7 +36,7 @@ export async function queryAccount(
 /** Every running account workflow (at most 1,000), with its state where a worker answers within `ms`. */
 export async function listAccounts(session: Session, ms: number): Promise<AccountEntry[]> {
   const rows: { workflowId: string; taskQueue: string }[] = [];
-  const query = 'WorkflowType="accountWorkflow" AND ExecutionStatus="Running"';
+  const query = `WorkflowType="${ACCOUNT_WORKFLOW}" AND ExecutionStatus="Running"`;
   for await (const wf of session.client.workflow.list({ query })) {
     rows.push({ workflowId: wf.workflowId, taskQueue: wf.taskQueue });
     if (rows.length >= 1000) break;
@@ -66,9 +67,11 @@ export async function accountEntry(
 
 async function accountRefOf(session: Session, workflowId: string): Promise<AccountRef> {
   try {
-    return (await runInputOf<AccountInput>(session.client, workflowId)).account;
-  } catch {
-    const provider = workflowId.split('-')[1] === 'dashscope' ? 'dashscope' : 'volcengine';
+    return (await runInputOf<AccountStart>(session.client, workflowId)).account;
+  } catch (err) {
+    // The id names the provider: only the label (endpoint, key) is lost with the input.
+    const provider = accountIdProvider(workflowId);
+    if (!provider) throw err;
     return { workflowId, provider, label: workflowId };
   }
 }
