@@ -1,21 +1,8 @@
 // An image's slot of its provider account: asked for by signal before a submit, granted by signal, given back when
 // the image's provider task has ended (or when the provider throttled the submit, which teaches the account).
-import {
-  condition,
-  getExternalWorkflowHandle,
-  proxyActivities,
-  setHandler,
-  sleep,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { BACKOFF_RETRY, backoffMs } from '../shared/backoff';
+import { condition, getExternalWorkflowHandle, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { backoffMs } from '../shared/backoff';
 import { type AccountRef, slotGrantedSignal, slotReleaseSignal, slotRequestSignal } from '../shared/accounts';
-
-const { openAccount } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: BACKOFF_RETRY,
-});
 
 const ASK_AGAIN_AFTER = '10 minutes';
 
@@ -28,14 +15,11 @@ export class AccountSlot {
   private submitted = false;
   private throttles = 0;
 
-  /**
-   * `reopen` opens the account's workflow again when it is not running (default: the openAccount activity on the
-   * workflow's own queue, as histories recorded before provider queues have it).
-   */
+  /** `reopen` opens the account's workflow again when it is not running (the openAccount activity). */
   constructor(
     private account: AccountRef,
     private readonly who: { batchId: string; itemId: string },
-    private reopen: () => Promise<unknown> = () => openAccount({ provider: account.provider }),
+    private reopen: () => Promise<unknown>,
   ) {
     setHandler(slotGrantedSignal, ({ token }) => void this.granted.add(token));
   }

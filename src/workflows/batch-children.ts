@@ -5,7 +5,6 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   ParentClosePolicy,
-  patched,
   sleep,
   startChild,
   TerminatedFailure,
@@ -33,19 +32,10 @@ export class BatchAccounts {
   private readonly ready = new Map<ProviderKind, AccountRef>();
   /** The accounts opened so far, for the progress query. */
   readonly known: AccountRef[] = [];
-  /**
-   * Patched: histories recorded before provider queues opened accounts on the batch's own queue and waited for
-   * them. On a provider's queue the open waits for a worker with its credentials, which must not stop the batch.
-   */
-  readonly providerQueues = patched('provider-queues');
-
-  of(provider: ProviderKind): Promise<AccountRef> {
+  private of(provider: ProviderKind): Promise<AccountRef> {
     let account = this.opened.get(provider);
     if (!account) {
-      const open = this.providerQueues
-        ? openAccountActivity(provider, true)
-        : () => batchActivities.openAccount({ provider });
-      account = open().then((a) => {
+      account = openAccountActivity(provider)().then((a) => {
         this.known.push(a);
         this.ready.set(provider, a);
         return a;
@@ -55,7 +45,10 @@ export class BatchAccounts {
     return account;
   }
 
-  /** The account if it is open already; else it starts opening it (in the background) and answers undefined. */
+  /**
+   * The account if it is open already; else it starts opening it (in the background) and answers undefined. The
+   * open waits for a worker with the provider's credentials (on its queue), which must not stop the batch.
+   */
   openNow(provider: ProviderKind): AccountRef | undefined {
     // Its failure surfaces in the children, which open the account themselves meanwhile.
     this.of(provider).catch(() => undefined);
@@ -65,20 +58,17 @@ export class BatchAccounts {
 
 /**
  * The child's workflow id: `<batch>/<item>`, and `<batch>/<item>/r<N>` for the N-th retry. Item ids cannot hold a
- * `/`, so no item's id is another's retry (`a-r1` was, before; patched, as recorded histories used that form).
+ * `/`, so no item's id is another's retry.
  */
 function childIdOf(batchWorkflowId: string, itemId: string, round: number): string {
-  if (!round) return `${batchWorkflowId}/${itemId}`;
-  return patched('unambiguous-retry-ids')
-    ? `${batchWorkflowId}/${itemId}/r${round}`
-    : `${batchWorkflowId}/${itemId}-r${round}`;
+  return round ? `${batchWorkflowId}/${itemId}/r${round}` : `${batchWorkflowId}/${itemId}`;
 }
 
 /** Starts the item's child (round > 0: a retry, under its own id) and settles it from its close if it never reports. */
 export async function startImageChild(
   ledger: BatchLedger,
   input: BatchInput,
-  accounts: BatchAccounts | undefined,
+  accounts: BatchAccounts,
   { item, round, maxSubmissions }: NextImage,
 ): Promise<void> {
   const batchWorkflowId = workflowInfo().workflowId;
@@ -87,8 +77,7 @@ export async function startImageChild(
   const provider = providers[0];
   ledger.started(item.id, childId);
   // An image whose account is not open yet opens it itself: only that image waits for a worker of its provider.
-  const account = accounts?.providerQueues ? accounts.openNow(provider) : await accounts?.of(provider);
-  const openOwnAccount = accounts?.providerQueues && !account ? { openAccount: true } : {};
+  const account = accounts.openNow(provider);
   try {
     const child = await startChild(imageWorkflow, {
       workflowId: childId,
@@ -100,11 +89,10 @@ export async function startImageChild(
           outDir: input.outDir,
           policy: { ...input.policy, ...item.policy },
           reportTo: batchWorkflowId,
-          account,
-          ...openOwnAccount,
+          ...(account ? { account } : { openAccount: true }),
           maxSubmissions,
-          // Only a list of more than one is sent: histories recorded before fallback have no field.
-          ...(providers.length > 1 ? { providers, fallbackOnModeration: input.fallbackOnModeration } : {}),
+          providers,
+          fallbackOnModeration: input.fallbackOnModeration,
         },
       ],
       parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -46,8 +46,7 @@ export class BatchWindow {
     this.total = input.items.kind === 'inline' ? input.items.items.length : input.items.count;
     this.s = input.state ? { ...input.state, runs: input.state.runs + 1 } : initialState(input);
     this.budget = new BatchBudget(this.s);
-    // State carried by runs before skipIds existed kept the skipped ids among the cancelled ones.
-    this.skip = new Set(this.s.skipIds ?? this.s.cancelledIds);
+    this.skip = new Set(this.s.skipIds);
     this.pending = this.s.pendingResults ?? [];
   }
 

@@ -9,7 +9,6 @@ import {
   condition,
   continueAsNew,
   isCancellation,
-  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -45,25 +44,22 @@ const START_BURST = 100;
 export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   const info = workflowInfo();
   // Batches started without the attribute (by another client) still show under ImageBatchId in the Web UI.
-  // Patched, because histories recorded before this change have no such command.
-  if (!info.typedSearchAttributes.get(ImageBatchId) && patched('batch-id-search-attribute')) {
+  if (!info.typedSearchAttributes.get(ImageBatchId))
     upsertSearchAttributes([{ key: ImageBatchId, value: input.batchId }]);
-  }
   const ledger = new BatchLedger(input);
   const items = new BatchItems(input.items);
-  // Patched: histories recorded before accounts existed started children without one.
-  const accounts = patched('account-slots') ? new BatchAccounts() : undefined;
+  const accounts = new BatchAccounts();
   const results = new BatchResults(input, ledger);
 
   // In this order: signals buffered before the first task are delivered as their handler is set, and the
-  // recorded histories expect the inherited-children timer before any cancel a buffered signal asks for.
+  // inherited-children timer comes before any cancel a buffered signal asks for (a new order would not replay).
   setHandler(imageFinishedSignal, (r) => ledger.settle(r));
-  if (ledger.inFlight().length && patched('watch-inherited-children')) {
+  if (ledger.inFlight().length) {
     // Ends with the run; a cancellation of the batch cancels its timer, which needs no handling here.
     watchInheritedChildren(ledger, input.childCheckIntervalMs).catch(() => undefined);
   }
   wireControl(ledger, items, cancelChildren);
-  setHandler(progressQuery, () => ({ ...ledger.progress(), accounts: accounts?.known }));
+  setHandler(progressQuery, () => ({ ...ledger.progress(), accounts: accounts.known }));
 
   const shouldContinueAsNew = () =>
     workflowInfo().continueAsNewSuggested ||

@@ -6,12 +6,9 @@ import { NON_RETRYABLE_ERRORS } from '../shared/errors';
 import { providerTaskQueue } from '../shared/providers';
 import type { ImagePolicy, ProviderKind } from '../shared/types';
 
-/**
- * `providerQueues`: the provider's own task queue, polled only by workers with its credentials (patched by the
- * caller: histories recorded before it scheduled them on the workflow's queue).
- */
-export function imageActivities(policy: ImagePolicy, provider: ProviderKind, providerQueues: boolean) {
-  const queue = providerQueues ? { taskQueue: providerTaskQueue(workflowInfo().taskQueue, provider) } : {};
+/** On the provider's own task queue, polled only by workers with its credentials. */
+export function imageActivities(policy: ImagePolicy, provider: ProviderKind) {
+  const queue = { taskQueue: providerTaskQueue(workflowInfo().taskQueue, provider) };
   const nonRetryableErrorTypes = [...NON_RETRYABLE_ERRORS];
   const submit = proxyActivities<Activities>({
     ...queue,
@@ -49,7 +46,8 @@ export function imageActivities(policy: ImagePolicy, provider: ProviderKind, pro
   });
   // Best effort: with no worker of the provider running (often why someone cancels), it gives up after 2 minutes.
   const cleanup = proxyActivities<Activities>({
-    ...(providerQueues ? { ...queue, scheduleToStartTimeout: '2 minutes' } : {}),
+    ...queue,
+    scheduleToStartTimeout: '2 minutes',
     startToCloseTimeout: '30s',
     retry: { maximumAttempts: 3 },
   });
@@ -62,13 +60,13 @@ export function imageActivities(policy: ImagePolicy, provider: ProviderKind, pro
 }
 
 /** Opens a provider's account (its activity reads the credentials, so it runs where they are). */
-export function openAccountActivity(provider: ProviderKind, providerQueues: boolean) {
+export function openAccountActivity(provider: ProviderKind) {
   const workflowQueue = workflowInfo().taskQueue;
   const { openAccount } = proxyActivities<Activities>({
-    ...(providerQueues ? { taskQueue: providerTaskQueue(workflowQueue, provider) } : {}),
+    taskQueue: providerTaskQueue(workflowQueue, provider),
     startToCloseTimeout: '1 minute',
     retry: BACKOFF_RETRY,
   });
   // The account's workflow belongs on the workflows' queue, not on the provider's (activities only).
-  return () => openAccount(providerQueues ? { provider, taskQueue: workflowQueue } : { provider });
+  return () => openAccount({ provider, taskQueue: workflowQueue });
 }

@@ -9,7 +9,6 @@ import {
   CancelledFailure,
   getExternalWorkflowHandle,
   isCancellation,
-  patched,
   setCurrentDetails,
   sleep,
   TimeoutFailure,
@@ -79,13 +78,12 @@ async function cancelQuietly(activities: ReturnType<typeof imageActivities>, tas
 }
 
 /** The image's slot of its first provider's account: the batch opened it, or the image opens it itself. */
-async function imageSlot(input: ImageWorkflowInput, provider: ProviderKind, providerQueues: boolean) {
+async function imageSlot(input: ImageWorkflowInput, provider: ProviderKind) {
   const who = { batchId: input.batchId, itemId: input.item.id };
-  if (input.account && patched('account-slots'))
-    return new AccountSlot(input.account, who, providerQueues ? openAccountActivity(provider, true) : undefined);
-  if (input.openAccount && providerQueues) {
+  const open = openAccountActivity(provider);
+  if (input.account) return new AccountSlot(input.account, who, open);
+  if (input.openAccount) {
     setCurrentDetails(`**${asMarkdownText(input.item.id)}** · waiting for a worker that serves ${provider}`);
-    const open = openAccountActivity(provider, true);
     return new AccountSlot(await open(), who, open);
   }
   return undefined;
@@ -96,18 +94,14 @@ interface ImageRun {
   readonly input: ImageWorkflowInput;
   readonly ledger: ImageLedger;
   readonly slot: AccountSlot | undefined;
-  readonly providerQueues: boolean;
   activities: ReturnType<typeof imageActivities>;
 }
 
 export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageResult> {
   const ledger = new ImageLedger(input);
-  // Patched: histories recorded before provider queues scheduled the provider's activities on the workflow's queue.
-  const providerQueues = patched('provider-queues');
-  const activities = imageActivities(input.policy, ledger.provider, providerQueues);
-  // Patched: histories recorded before accounts existed took no slot.
-  const slot = await imageSlot(input, ledger.provider, providerQueues);
-  const run: ImageRun = { input, ledger, slot, providerQueues, activities };
+  const activities = imageActivities(input.policy, ledger.provider);
+  const slot = await imageSlot(input, ledger.provider);
+  const run: ImageRun = { input, ledger, slot, activities };
   upsertSearchAttributes([
     { key: ImageBatchId, value: input.batchId },
     { key: ImageProvider, value: ledger.provider },
@@ -201,14 +195,14 @@ function showWork(input: ImageWorkflowInput, what: string, prompt: string): void
  * waiting for a worker of the next provider never holds this one's account.
  */
 async function moveOn(run: ImageRun, errorType: string, reason: string, throttled = false): Promise<void> {
-  const { input, ledger, slot, providerQueues } = run;
+  const { input, ledger, slot } = run;
   await slot?.release({ throttled });
   const provider = ledger.moveOn(errorType, reason);
-  run.activities = imageActivities(input.policy, provider, providerQueues);
+  run.activities = imageActivities(input.policy, provider);
   upsertSearchAttributes([{ key: ImageProvider, value: provider }]);
   if (slot) {
     setCurrentDetails(`**${asMarkdownText(input.item.id)}** · waiting for a worker that serves ${provider}`);
-    const open = openAccountActivity(provider, providerQueues);
+    const open = openAccountActivity(provider);
     await slot.moveTo(await open(), open);
   }
 }

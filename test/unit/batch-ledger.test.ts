@@ -218,13 +218,6 @@ describe('BatchLedger: continue-as-new', () => {
     expect(await startNext(next, loader)).toEqual(['i4']);
     expect(next.progress()).toMatchObject({ cancelled: 1 });
   });
-
-  it('reads the state of runs before skipIds existed (skipped ids kept among the cancelled)', async () => {
-    const { ledger, loader, input } = batch(3, 3);
-    const old = { ...ledger.carry(), skipIds: undefined, cancelledIds: ['i2'] };
-    const next = new BatchLedger({ ...input, state: old });
-    expect(await startNext(next, loader)).toEqual(['i1', 'i3']);
-  });
 });
 
 describe('BatchLedger: the submission budget', () => {

@@ -7,7 +7,9 @@ import type { ImageWorkflowInput, ProviderKind } from '../../src/shared/types';
 const stored = { file: 'a.png', sha256: 'abc', bytes: 3, mime: 'image/png' };
 const policy = { pollIntervalMs: 1000, maxWaitMs: 10_000, retries: 2, simplifications: 1, expectedLatencyMs: 500 };
 
-function ledger(o: Partial<ImageWorkflowInput> & { prompt?: string; seed?: number } = {}): ImageLedger {
+type Options = Partial<ImageWorkflowInput> & { prompt?: string; seed?: number };
+
+function ledger(o: Options = {}): ImageLedger {
   const { prompt = 'a red fox --ar 16:9', seed, ...input } = o;
   return new ImageLedger({
     batchId: 'b1',
@@ -19,8 +21,7 @@ function ledger(o: Partial<ImageWorkflowInput> & { prompt?: string; seed?: numbe
   } as ImageWorkflowInput);
 }
 
-const fallback = (providers: ProviderKind[], o: Partial<ImageWorkflowInput> = {}) =>
-  ledger({ provider: providers[0], providers, ...o });
+const fallback = (providers: ProviderKind[], o: Options = {}) => ledger({ provider: providers[0], providers, ...o });
 
 describe('ImageLedger: a submission and its answer', () => {
   it('sends the cleaned prompt and the seed with what the provider gets of the item, and records it', () => {
