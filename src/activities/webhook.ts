@@ -3,8 +3,8 @@
 // answer was lost (a worker killed mid-request) gets the POST again, with the same X-Imagebatch-Delivery id.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export const DELIVERY_HEADER = 'X-Imagebatch-Delivery';
-export const SIGNATURE_HEADER = 'X-Imagebatch-Signature';
+const DELIVERY_HEADER = 'X-Imagebatch-Delivery';
+const SIGNATURE_HEADER = 'X-Imagebatch-Signature';
 export const SECRET_VAR = 'IMAGEBATCH_WEBHOOK_SECRET';
 
 /** `sha256=<hex HMAC-SHA256 of the body bytes under the secret>`, as GitHub's webhooks sign. */

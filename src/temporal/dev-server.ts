@@ -10,7 +10,7 @@ import { answers, type DevServer, type DevServerOptions, freePort, spawnDevServe
 import { stopPid } from './pids';
 import { addUser, logFileFor, register, release, type ServerEntry, serverOf, withLock } from './server-registry';
 
-export { type DevServer, type DevServerOptions, devServerArgs, freePort } from './dev-server-process';
+export { type DevServer, type DevServerOptions, freePort } from './dev-server-process';
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const namespace = options.namespace ?? 'default';

@@ -18,7 +18,7 @@ import {
 } from './ledger-words';
 
 export { ControlRefused };
-export { FLUSH_EVERY, type ItemLoader, type NextImage } from './batch-window';
+export { type ItemLoader, type NextImage } from './batch-window';
 
 /** Where the named items stand in the items list; undefined where that is not known (yet). */
 export type Positions = Map<string, number> | undefined;
