@@ -3,7 +3,7 @@
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { etaWords } from '../shared/batch-eta';
 import type { BatchHandle } from './batch-lookup';
-import { workerCommandFor } from './provider-setup';
+import { workerCommandFor } from './provider-queues';
 
 const HOOKS: Record<string, string> = {
   postWebhook: 'the webhook',

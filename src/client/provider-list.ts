@@ -1,5 +1,4 @@
 // `--provider`'s value: `simulator`, one provider, or a comma list in fallback order (`fal,dashscope`).
-import { providersWithCredentials } from '../providers';
 import { PROVIDER_KINDS, type ProviderKind } from '../shared/providers';
 import { UsageError } from './exit-codes';
 import { stripControls } from '../items/errors';
@@ -25,19 +24,4 @@ export function parseProviderChoice(value: string): ProviderChoice {
     kinds.push(kind);
   }
   return { simulator: false, kinds };
-}
-
-/**
- * The batch's providers as the items reader sees them, leniently (a wrong `--provider` is reported by the provider
- * plan): the list; without one, the first provider whose credentials are set (as `run` picks); the simulator's batch
- * and one without any credentials are Volcengine's.
- */
-export function batchProvidersOf(value: string | undefined, env: NodeJS.ProcessEnv = process.env): ProviderKind[] {
-  if (value === undefined) return [providersWithCredentials(env)[0] ?? 'volcengine'];
-  try {
-    const choice = parseProviderChoice(value);
-    return choice.simulator ? ['volcengine'] : choice.kinds;
-  } catch {
-    return ['volcengine'];
-  }
 }

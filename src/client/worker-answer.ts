@@ -3,7 +3,7 @@
 // Ask the server whether one polls before sending, and give up after a while when none answers, saying so.
 import { isGrpcDeadlineError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { NoWorker } from './exit-codes';
-import { workerCommandFor } from './provider-setup';
+import { workerCommandFor } from './provider-queues';
 import type { Session } from './session';
 
 const DEFAULT_TIMEOUT_MS = 20_000;

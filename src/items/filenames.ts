@@ -1,7 +1,7 @@
 // Output names at read time: an item's own filename template, else `--filename`, rendered into its `filename`; and
 // the variants of one item with one plain name get `-<k>` so that each is its own file. Collisions between the
 // rendered names are found afterwards by the reader's one collision check (case- and extension-insensitive).
-import { planProviders } from '../client/provider-setup';
+import type { BatchProviders } from '../client/provider-plan';
 import { IMAGE_EXT, ItemSchema } from '../shared/item-schema';
 import type { ImageItem } from '../shared/types';
 import { UsageError } from '../client/exit-codes';
@@ -28,8 +28,8 @@ export interface NameContext {
   /** `--filename`. */
   template?: string;
   batchId?: string;
-  /** `--provider` as given (the batch's provider for `{provider}` when an item names none). */
-  provider?: string;
+  /** The batch's providers: the first is `{provider}` of an item that names none. */
+  batch: BatchProviders;
 }
 
 /** An item's filename when it is a template (a string with braces): taken out of the raw item for the schema. */
@@ -48,21 +48,6 @@ export function checkFilenameFlag(template: string): void {
   if (!IMAGE_EXT.test(template)) throw fail('must end in .png, .jpg, .jpeg or .webp');
 }
 
-/**
- * `{provider}` of an item that names none: `--provider`'s first (the simulator speaks Volcengine's format), else the
- * one `run` picks from the credentials set (as provider-setup does).
- */
-function batchProvider(choice?: string): string {
-  const first = choice?.split(',')[0]?.trim();
-  if (first && first !== 'simulator') return first;
-  if (first) return 'volcengine';
-  try {
-    return planProviders(undefined, 'run').provider;
-  } catch {
-    return 'volcengine';
-  }
-}
-
 function valuesOf(item: ImageItem, index: number, ctx: NameContext, provider: string): TemplateValues {
   const own = Array.isArray(item.provider) ? item.provider[0] : item.provider;
   return {
@@ -78,7 +63,7 @@ function valuesOf(item: ImageItem, index: number, ctx: NameContext, provider: st
 
 /** Sets each item's `filename` from its template; problems are reported at the item's line. */
 export function renderFilenames(named: NamedItem[], ctx: NameContext, problems: Problems): void {
-  const provider = batchProvider(ctx.provider);
+  const provider = ctx.batch.provider;
   named.forEach(({ item, line, template: own, fresh }, i) => {
     const template = own ?? (item.filename === undefined ? ctx.template : undefined);
     if (template === undefined) {

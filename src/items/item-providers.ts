@@ -7,15 +7,16 @@ import { credentialNames, PROVIDER_CREDENTIALS } from '../providers';
 import { DEFAULT_COMFY_WORKFLOW } from '../providers/comfyui/default-graph';
 import { applyGraphParams, type ComfyWorkflow, type GraphValues, type InputRef } from '../providers/comfyui/graph';
 import { readComfyWorkflowFile, unmappedFields } from '../providers/comfyui/workflow-file';
+import type { BatchProviders } from '../client/provider-plan';
 import { ProviderError } from '../providers/types';
+import { providerOrder } from '../shared/providers';
 import type { ImageItem, ProviderKind } from '../shared/types';
 import type { FieldProblem } from './fields';
 import type { RefRoots } from './references';
-import { itemProviders } from './rules';
 
 export interface ItemProviderOptions {
-  /** The batch's `--provider`. */
-  provider?: string;
+  /** The batch's providers (an item without its own is sent to them). */
+  batch: BatchProviders;
   /** `run`: the providers this process's worker serves; an item naming another is refused. */
   served?: readonly ProviderKind[];
 }
@@ -90,7 +91,7 @@ function unmappedProblems(item: ImageItem, workflow: ComfyWorkflow): FieldProble
 }
 
 export function itemProviderProblems(item: ImageItem, roots: RefRoots, o: ItemProviderOptions): FieldProblem[] {
-  const providers = itemProviders(item, o.provider);
+  const providers = providerOrder(item.provider, o.batch);
   const out: FieldProblem[] = [];
   if (o.served && item.provider !== undefined) {
     for (const p of providers.filter((k) => !o.served!.includes(k))) {

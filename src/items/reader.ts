@@ -18,6 +18,7 @@ import { itemRuleProblems, nameCollisions } from './rules';
 import { itemProviderProblems } from './item-providers';
 import { expandVariations } from './variations';
 import { UsageError } from '../client/exit-codes';
+import { type BatchProviders, SIMULATED_BATCH } from '../client/provider-plan';
 
 export { ItemsFileError } from './errors';
 export { suggestField } from './fields';
@@ -28,8 +29,11 @@ const FORMATS: Record<string, ItemsFormat> = { '.jsonl': 'jsonl', '.ndjson': 'js
 export interface ItemsOptions {
   /** A folder reference images may come from besides the items file's (`--refs-dir`). */
   refsDir?: string;
-  /** The batch's `--provider`: which provider's reserved request keys an item without its own must not set. */
-  provider?: string;
+  /**
+   * The batch's providers (the provider plan's): an item without its own is sent to them, so must not set their
+   * reserved request keys, and `{provider}` names the first. Default: a simulated batch's.
+   */
+  batch?: BatchProviders;
   /** `run`: the providers this process serves; an item naming another is refused (item-providers). */
   served?: readonly ProviderKind[];
   /** `--filename`: a template for the items that name no file of their own. */
@@ -39,6 +43,8 @@ export interface ItemsOptions {
   /** `--only failed,...`: which entries of a manifest to run again (a manifest only). */
   only?: string;
 }
+
+type BatchItemsOptions = ItemsOptions & { batch: BatchProviders };
 
 export interface ParsedItems {
   file: string;
@@ -69,7 +75,7 @@ function entriesOf(file: string, format: ItemsFormat, text: string, options: Ite
 }
 
 /** One entry: validated, its references checked, expanded into its variants. */
-function itemsOfEntry(e: RawEntry, options: ItemsOptions, roots: RefRoots, problems: Problems): NamedItem[] {
+function itemsOfEntry(e: RawEntry, options: BatchItemsOptions, roots: RefRoots, problems: Problems): NamedItem[] {
   if (typeof e.value !== 'object' || e.value === null || Array.isArray(e.value)) {
     problems.add(e.line, 'expected an object with at least a "prompt"');
     return [];
@@ -81,7 +87,7 @@ function itemsOfEntry(e: RawEntry, options: ItemsOptions, roots: RefRoots, probl
     return [];
   }
   const item = { ...parsed.data, id: parsed.data.id ?? e.defaultId } as ImageItem;
-  for (const p of itemRuleProblems(item, options.provider)) problems.field(e.line, p.field, p.message);
+  for (const p of itemRuleProblems(item, options.batch)) problems.field(e.line, p.field, p.message);
   checkReferences(item, e.line, roots, problems);
   for (const p of itemProviderProblems(item, roots, options)) problems.field(e.line, p.field, p.message);
   const expanded = expandVariations(item);
@@ -94,7 +100,8 @@ function itemsOfEntry(e: RawEntry, options: ItemsOptions, roots: RefRoots, probl
 }
 
 /** Reads and validates; throws ItemsFileError with every problem (UsageError for a bad --refs-dir, --filename or --only). */
-export function readItemsFile(file: string, options: ItemsOptions = {}): ParsedItems {
+export function readItemsFile(file: string, given: ItemsOptions = {}): ParsedItems {
+  const options = { ...given, batch: given.batch ?? SIMULATED_BATCH };
   const ext = path.extname(file).toLowerCase();
   const format = FORMATS[ext];
   if (!format) {
@@ -122,11 +129,7 @@ export function readItemsFile(file: string, options: ItemsOptions = {}): ParsedI
       problems.field(line, 'id', `'${item.id}'${mine} is used already (at ${problems.where(dup.line)}${other})`);
     }
   }
-  renderFilenames(
-    placed,
-    { template: options.filename, batchId: options.batchId, provider: options.provider },
-    problems,
-  );
+  renderFilenames(placed, { template: options.filename, batchId: options.batchId, batch: options.batch }, problems);
   for (const c of nameCollisions(placed)) {
     // Its messages name lines; a manifest's entries are items.
     const message =

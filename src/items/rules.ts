@@ -10,7 +10,7 @@ import { cleanPrompt } from '../shared/prompt';
 import { providerOrder } from '../shared/providers';
 import type { ImageItem, ProviderKind } from '../shared/types';
 import type { FieldProblem } from './fields';
-import { batchProvidersOf } from '../client/provider-list';
+import type { BatchProviders } from '../client/provider-plan';
 
 /**
  * Each provider's request keys that imagebatch sets; their one home is beside the provider's body builder. ComfyUI
@@ -24,17 +24,6 @@ const RESERVED_PARAMS: Record<ProviderKind, Readonly<Record<string, string>>> = 
   openai: OPENAI_RESERVED_PARAMS,
   comfyui: {},
 };
-
-/** The providers an item may be sent to, in order: its own (one or a list), else the batch's `--provider` list. */
-export function itemProviders(item: ImageItem, batchProvider?: string): ProviderKind[] {
-  const [provider, ...rest] = batchProvidersOf(batchProvider);
-  return providerOrder(item.provider, { provider, providers: [provider, ...rest] });
-}
-
-/** The provider an item is sent to first. */
-export function itemProvider(item: ImageItem, batchProvider?: string): ProviderKind {
-  return itemProviders(item, batchProvider)[0];
-}
 
 /** Keys reserved by any provider the item may reach (params go to each provider in its fallback order). */
 function reservedParams(item: ImageItem, providers: ProviderKind[]): FieldProblem[] {
@@ -51,7 +40,7 @@ function reservedProblem(key: string, provider: ProviderKind): FieldProblem {
   return { field: `params.${key}`, message: `is set by imagebatch for ${provider}, not by params: ${how}` };
 }
 
-export function itemRuleProblems(item: ImageItem, batchProvider?: string): FieldProblem[] {
+export function itemRuleProblems(item: ImageItem, batch: BatchProviders): FieldProblem[] {
   const out: FieldProblem[] = [];
   // One of the two was dropped before: both or neither.
   if ((item.width === undefined) !== (item.height === undefined)) {
@@ -62,7 +51,7 @@ export function itemRuleProblems(item: ImageItem, batchProvider?: string): Field
   if (!cleanPrompt(item.prompt)) {
     out.push({ field: 'prompt', message: 'has nothing left once its Midjourney flags (--ar, --v, ...) are removed' });
   }
-  const providers = itemProviders(item, batchProvider);
+  const providers = providerOrder(item.provider, batch);
   out.push(...reservedParams(item, providers));
   // Only ComfyUI runs a graph; another provider would drop the file silently.
   if (item.workflow !== undefined && !providers.includes('comfyui')) {

@@ -89,7 +89,7 @@ describe('--filename and item templates at read time', () => {
         { id: 'c', prompt: 'z', filename: '{batch}-{id}.webp' },
         { id: 'd', prompt: 'w', provider: 'dashscope', model: 'm1' },
       ],
-      { filename: '{index:03}-{id}-{k}-{seed}-{provider}-{model}.png', provider: 'volcengine' },
+      { filename: '{index:03}-{id}-{k}-{seed}-{provider}-{model}.png', batch: { provider: 'volcengine' } },
     );
     expect(got).toEqual([
       '001-a-1-1-5-volcengine-.png',

@@ -5,13 +5,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ItemsFileError, readItemsFile } from '../../src/items/reader';
-import { itemProviders, itemRuleProblems } from '../../src/items/rules';
+import { itemRuleProblems } from '../../src/items/rules';
+import { planProviders } from '../../src/client/provider-plan';
 import { DEFAULT_COMFY_WORKFLOW } from '../../src/providers/comfyui/default-graph';
 import { parseComfyWorkflow, readComfyWorkflowFile } from '../../src/providers/comfyui/workflow-file';
-import type { ImageItem } from '../../src/shared/types';
+import { providerOrder } from '../../src/shared/providers';
+import type { ImageItem, ProviderKind } from '../../src/shared/types';
 
 const item = (o: Partial<ImageItem>): ImageItem => ({ id: '1', prompt: 'a cat', ...o });
-const fields = (o: Partial<ImageItem>, provider?: string) => itemRuleProblems(item(o), provider).map((p) => p.field);
+const fields = (o: Partial<ImageItem>, provider: ProviderKind = 'volcengine') =>
+  itemRuleProblems(item(o), { provider }).map((p) => p.field);
+/** The batch's providers as the plan hands them down (`start` needs no keys here). */
+const batchOf = (choice: string) => planProviders(choice, 'start', {}).batch;
 
 let dir: string;
 let outside: string;
@@ -47,10 +52,10 @@ function read(lines: object[], o: Parameters<typeof readItemsFile>[1] = {}, name
 
 describe('provider lists', () => {
   it("an item's own list wins over the batch's, which wins over the default", () => {
-    expect(itemProviders(item({ provider: ['fal', 'openai'] }), 'dashscope')).toEqual(['fal', 'openai']);
-    expect(itemProviders(item({ provider: 'comfyui' }), 'fal,dashscope')).toEqual(['comfyui']);
-    expect(itemProviders(item({}), 'fal,dashscope')).toEqual(['fal', 'dashscope']);
-    expect(itemProviders(item({}), 'simulator')).toEqual(['volcengine']);
+    expect(providerOrder(['fal', 'openai'], batchOf('dashscope'))).toEqual(['fal', 'openai']);
+    expect(providerOrder('comfyui', batchOf('fal,dashscope'))).toEqual(['comfyui']);
+    expect(providerOrder(undefined, batchOf('fal,dashscope'))).toEqual(['fal', 'dashscope']);
+    expect(providerOrder(undefined, batchOf('simulator'))).toEqual(['volcengine']);
   });
 
   it('the schema takes a list and refuses an empty one or a repeat', () => {
@@ -76,6 +81,7 @@ describe('reserved params of the new providers', () => {
   it('checks the reserved keys of every provider of the list, naming the one that reserves it', () => {
     const problems = itemRuleProblems(
       item({ provider: ['openai', 'fal'], params: { num_images: 2, quality: 'high' } }),
+      batchOf('volcengine'),
     );
     expect(problems).toEqual([
       { field: 'params.num_images', message: expect.stringMatching(/set by imagebatch for fal.*one image per task/) },
@@ -121,7 +127,7 @@ describe('an item workflow file', () => {
       '1: workflow: is a ComfyUI graph, and this item goes to fal',
     ]);
     expect(read([{ prompt: 'x', provider: ['fal', 'comfyui'], workflow: 'graph.json' }]).problems).toEqual([]);
-    expect(read([{ prompt: 'x', workflow: 'graph.json' }], { provider: 'comfyui' }).problems).toEqual([]);
+    expect(read([{ prompt: 'x', workflow: 'graph.json' }], { batch: batchOf('comfyui') }).problems).toEqual([]);
   });
 
   it('refuses item fields its mapping has no input for', () => {

@@ -7,16 +7,18 @@ import { itemRuleProblems, nameCollisions } from '../../src/items/rules';
 import { buildDashscopeBody } from '../../src/providers/dashscope/client';
 import { buildVolcengineSubmitBody } from '../../src/providers/volcengine/client';
 import { ItemSchema, PolicySchema } from '../../src/shared/item-schema';
-import type { ImageItem } from '../../src/shared/types';
+import type { ImageItem, ProviderKind } from '../../src/shared/types';
 
 const item = (o: Partial<ImageItem>): ImageItem => ({ id: '1', prompt: 'a cat', ...o });
-const fields = (o: Partial<ImageItem>, provider?: string) => itemRuleProblems(item(o), provider).map((p) => p.field);
+const VOLC = { provider: 'volcengine' } as const;
+const fields = (o: Partial<ImageItem>, provider: ProviderKind = 'volcengine') =>
+  itemRuleProblems(item(o), { provider }).map((p) => p.field);
 
 describe('params may not set what imagebatch sets', () => {
   it.each(['prompt', 'req_key', 'force_single', 'negative_prompt', 'width', 'seed', 'return_url', 'image_urls'])(
     'volcengine %s is refused, naming the key',
     (key) => {
-      const problems = itemRuleProblems(item({ params: { [key]: 'x', scale: 3 } }));
+      const problems = itemRuleProblems(item({ params: { [key]: 'x', scale: 3 } }), VOLC);
       expect(problems).toEqual([{ field: `params.${key}`, message: expect.stringMatching(/set by imagebatch/) }]);
     },
   );
@@ -27,9 +29,9 @@ describe('params may not set what imagebatch sets', () => {
   });
 
   it('says which item field to use instead, or why the key is fixed', () => {
-    const [model] = itemRuleProblems(item({ params: { req_key: 'x' } }));
+    const [model] = itemRuleProblems(item({ params: { req_key: 'x' } }), VOLC);
     expect(model.message).toMatch(/use the item's model/);
-    const [single] = itemRuleProblems(item({ params: { force_single: false } }));
+    const [single] = itemRuleProblems(item({ params: { force_single: false } }), VOLC);
     expect(single.message).toMatch(/one image per task/);
   });
 

@@ -1,9 +1,14 @@
-// The provider plan of run, start and worker, decided before anything starts: the --provider list, which providers
-// a worker serves, and every exit-2 case naming the variables to set.
+// The provider plan of run, start, worker, retry and resume, decided once before anything starts: the --provider
+// list, the simulator playing Volcengine, which providers a worker serves, and every exit-2 case naming the variables
+// to set.
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/client/exit-codes';
-import { batchProvidersOf, parseProviderChoice } from '../../src/client/provider-list';
-import { planProviders, setupForBatch, setupProviders } from '../../src/client/provider-setup';
+import { parseProviderChoice } from '../../src/client/provider-list';
+import { planForBatch, planProviders, providersNeeded, SIMULATED_BATCH } from '../../src/client/provider-plan';
+import { setupProviders } from '../../src/client/provider-setup';
+import type { BatchInput } from '../../src/shared/batch-types';
+import { DEFAULT_POLICY } from '../../src/shared/policy';
+import type { ImageItem } from '../../src/shared/types';
 
 const usage = (f: () => unknown): string => {
   try {
@@ -35,21 +40,25 @@ describe('--provider values', () => {
     expect(usage(() => parseProviderChoice(''))).toMatch(/is not one of/);
   });
 
-  it('gives the items reader the batch providers leniently', () => {
-    expect(batchProvidersOf('fal,openai')).toEqual(['fal', 'openai']);
-    expect(batchProvidersOf('simulator')).toEqual(['volcengine']);
-    expect(batchProvidersOf('nonsense')).toEqual(['volcengine']);
-    expect(batchProvidersOf(undefined, FAL)).toEqual(['fal']);
-    expect(batchProvidersOf(undefined, {})).toEqual(['volcengine']);
+  it("gives the batch's providers as its input takes them: a list only when there are several", () => {
+    expect(planProviders('fal,openai', 'start', {}).batch).toEqual({ provider: 'fal', providers: ['fal', 'openai'] });
+    expect(planProviders('fal', 'start', {}).batch).toEqual({ provider: 'fal' });
+    expect(planProviders(undefined, 'start', FAL).batch).toEqual({ provider: 'fal' });
+  });
+
+  it("a simulated batch is Volcengine's, whether asked for or for want of credentials", () => {
+    expect(SIMULATED_BATCH).toEqual({ provider: 'volcengine' });
+    expect(planProviders('simulator', 'start', FAL).batch).toBe(SIMULATED_BATCH);
+    expect(planProviders(undefined, 'run', {}).batch).toBe(SIMULATED_BATCH);
   });
 });
 
 describe('run', () => {
   it('a list: the first is the provider, the list the fallback order; it serves every provider it has keys for', () => {
     const plan = planProviders('fal,dashscope', 'run', { ...FAL, ...DASH, OPENAI_API_KEY: 'o' });
-    expect(plan).toMatchObject({ provider: 'fal', providerList: ['fal', 'dashscope'], simulated: false });
+    expect(plan).toMatchObject({ batch: { provider: 'fal', providers: ['fal', 'dashscope'] }, simulated: false });
     expect(plan.serves).toEqual(['dashscope', 'fal', 'openai']);
-    expect(planProviders('fal', 'run', FAL).providerList).toBeUndefined();
+    expect(planProviders('fal', 'run', FAL).batch.providers).toBeUndefined();
   });
 
   it('a provider of the list without its keys is exit 2 naming its variables', () => {
@@ -65,9 +74,9 @@ describe('run', () => {
   });
 
   it('without --provider: the first provider with keys, else the simulator serving all five', () => {
-    expect(planProviders(undefined, 'run', { ...FAL, COMFYUI_URL: 'http://x' }).provider).toBe('fal');
+    expect(planProviders(undefined, 'run', { ...FAL, COMFYUI_URL: 'http://x' }).batch.provider).toBe('fal');
     const sim = planProviders(undefined, 'run', {});
-    expect(sim).toMatchObject({ provider: 'volcengine', simulated: true });
+    expect(sim).toMatchObject({ batch: { provider: 'volcengine' }, simulated: true });
     expect(sim.serves).toHaveLength(5);
     expect(sim.taskQueue).toMatch(/-simulator$/);
   });
@@ -76,8 +85,29 @@ describe('run', () => {
 describe('start', () => {
   it('needs no keys here: it names the providers whose workers must have them', () => {
     const plan = planProviders('fal,dashscope', 'start', DASH);
-    expect(plan).toMatchObject({ provider: 'fal', credentialsElsewhere: ['fal'], serves: [] });
+    expect(plan).toMatchObject({ batch: { provider: 'fal' }, credentialsElsewhere: ['fal'], serves: [] });
     expect(planProviders('dashscope', 'start', DASH).credentialsElsewhere).toBeUndefined();
+  });
+
+  it('--task-queue names the queue', () => {
+    expect(planProviders('fal', 'start', {}, 'elsewhere').taskQueue).toBe('elsewhere');
+    expect(planProviders('fal', 'start', {}).taskQueue).toBe('imagebatch');
+    expect(planProviders('fal', 'start', { IMAGEBATCH_TASK_QUEUE: 'mine' }).taskQueue).toBe('mine');
+  });
+
+  it("needs workers for the batch's providers and for those its items name", () => {
+    const items: ImageItem[] = [
+      { id: 'a', prompt: 'x' },
+      { id: 'b', prompt: 'y', provider: ['openai', 'fal'] },
+      { id: 'c', prompt: 'z', provider: 'comfyui' },
+    ];
+    expect(providersNeeded(planProviders('fal,dashscope', 'start', {}).batch, items)).toEqual([
+      'dashscope',
+      'fal',
+      'openai',
+      'comfyui',
+    ]);
+    expect(providersNeeded({ provider: 'volcengine' }, [])).toEqual(['volcengine']);
   });
 
   it('without --provider and without keys is exit 2 naming all the variables', () => {
@@ -107,41 +137,59 @@ describe('worker', () => {
   });
 
   it('--endpoint needs --provider when the worker serves several', async () => {
-    await expect(setupProviders(undefined, 'worker', 'http://x', { ...DASH, ...FAL })).rejects.toThrow(
+    const env = { ...DASH, ...FAL };
+    await expect(setupProviders(planProviders(undefined, 'worker', env), 'http://x', env)).rejects.toThrow(
       /--endpoint: this worker serves dashscope, fal; name the provider/,
     );
-    const one = await setupProviders('fal', 'worker', 'http://fal.local/', { ...DASH, ...FAL });
+    const one = await setupProviders(planProviders('fal', 'worker', env), 'http://fal.local/', env);
     expect(Object.keys(one.providers)).toEqual(['fal']);
     expect(one.providers.fal!.account().endpoint).toBe('http://fal.local');
   });
 });
 
 describe('working an existing batch here (retry, resume)', () => {
+  const input = (o: Partial<BatchInput>, items: ImageItem[] = [{ id: 'a', prompt: 'x' }]): BatchInput => ({
+    batchId: 'b',
+    items: { kind: 'inline', items },
+    outDir: '/tmp/b',
+    provider: 'fal',
+    concurrency: 1,
+    policy: DEFAULT_POLICY,
+    ...o,
+  });
+  const found = { batchId: 'b', taskQueue: 'imagebatch' };
+
   it("needs the keys of every provider of the batch's list", async () => {
-    const batch = {
-      batchId: 'b',
-      taskQueue: 'imagebatch',
-      provider: 'fal' as const,
-      providers: ['fal', 'openai'] as const,
-    };
-    await expect(setupForBatch({ ...batch, providers: [...batch.providers] }, {}, FAL)).rejects.toThrow(
+    const batch = input({ providers: ['fal', 'openai'] });
+    await expect(planForBatch(found, batch, undefined, FAL)).rejects.toThrow(
       /OPENAI_API_KEY is not set here, and batch b uses openai/,
     );
-    const setup = await setupForBatch(
-      { ...batch, providers: [...batch.providers] },
-      {},
-      { ...FAL, OPENAI_API_KEY: 'o' },
-    );
-    expect(setup).toMatchObject({ provider: 'fal', providerList: ['fal', 'openai'], taskQueue: 'imagebatch' });
+    const plan = await planForBatch(found, batch, undefined, { ...FAL, OPENAI_API_KEY: 'o' });
+    expect(plan).toMatchObject({
+      batch: { provider: 'fal', providers: ['fal', 'openai'] },
+      simulated: false,
+      taskQueue: 'imagebatch',
+    });
   });
 
   it('refuses to work a batch here whose items name a provider this machine has no keys for', async () => {
-    const one = { batchId: 'b', taskQueue: 'imagebatch', provider: 'fal' as const };
-    await expect(setupForBatch({ ...one, itemProviders: ['comfyui'] }, {}, FAL)).rejects.toThrow(
+    const comfy = input({}, [{ id: 'a', prompt: 'x', provider: ['fal', 'comfyui'] }]);
+    await expect(planForBatch(found, comfy, undefined, FAL)).rejects.toThrow(
       /COMFYUI_URL is not set here, and batch b uses comfyui/,
     );
-    await expect(setupForBatch({ ...one, itemProviders: ['fal'] }, {}, FAL)).resolves.toMatchObject({
-      provider: 'fal',
+    const own = input({}, [{ id: 'a', prompt: 'x', provider: 'fal' }]);
+    await expect(planForBatch(found, own, undefined, FAL)).resolves.toMatchObject({ batch: { provider: 'fal' } });
+  });
+
+  it("keeps the batch's queue; the simulator only for a simulated batch, and never for a real one", async () => {
+    const elsewhere = { batchId: 'b', taskQueue: 'imagebatch-simulator-4567' };
+    await expect(planForBatch(elsewhere, input({}), 'fal', {})).resolves.toMatchObject({
+      simulated: true,
+      batch: SIMULATED_BATCH,
+      taskQueue: 'imagebatch-simulator-4567',
     });
+    await expect(planForBatch(found, input({}), 'simulator', FAL)).rejects.toThrow(
+      /batch b runs on task queue 'imagebatch' \(fal\), not the simulator's/,
+    );
   });
 });

@@ -10,7 +10,9 @@ import { PROVIDER_KINDS } from '../../shared/types';
 import { type AccountEntry, accountEntry, listAccounts } from '../account-lookup';
 import { sendUpdate } from '../control-request';
 import { EXIT, UsageError } from '../exit-codes';
-import { missingCredentials, setupProviders, workerCommandFor } from '../provider-setup';
+import { missingCredentials, planProviders } from '../provider-plan';
+import { workerCommandFor } from '../provider-queues';
+import { setupProviders } from '../provider-setup';
 import { type Session, withSession } from '../session';
 import { argSetting } from '../settings';
 import { type Answerer, answerTimeoutMs, askWorker, hasPollers, requireWorker } from '../worker-answer';
@@ -56,8 +58,8 @@ async function accountHere(provider: string, flags: LimitFlags): Promise<Here> {
   if (!kind) throw new UsageError(`PROVIDER: '${provider}' is not one of ${PROVIDER_KINDS.join(', ')}`);
   if (!hasCredentials(kind))
     throw new UsageError(`${missingCredentials(kind)} not set: the credentials name the account whose limit this sets`);
-  const setup = await setupProviders(kind, 'worker', flags.endpoint);
-  const taskQueue = flags.taskQueue ?? setup.taskQueue;
+  const setup = await setupProviders(planProviders(kind, 'worker', process.env, flags.taskQueue), flags.endpoint);
+  const taskQueue = setup.taskQueue;
   const account = accountOf(kind, setup.providers, taskQueue);
   return { account, taskQueue, name: `account ${account.label}` };
 }

@@ -8,8 +8,8 @@ import { type BatchHandle, batchInputOf, findBatch, type FoundBatch } from '../b
 import { answerControl, sendControl } from '../control-request';
 import { EXIT, NoWorker } from '../exit-codes';
 import { followAndReport, withInProcessWorker } from '../in-process';
-import { itemProvidersOf } from '../batch-providers';
-import { setupForBatch } from '../provider-setup';
+import { planForBatch } from '../provider-plan';
+import { setupProviders } from '../provider-setup';
 import { type Session, withSession } from '../session';
 import { type AccountLimits, resolveAccountLimits } from '../settings';
 import { hasPollers } from '../worker-answer';
@@ -58,13 +58,8 @@ async function resumeHere(
   resume: Parameters<typeof answerControl>[2],
 ): Promise<number> {
   const input = await batchInputOf(session.client, batch.handle);
-  const setup = {
-    ...(await setupForBatch(
-      { ...batch, provider: input.provider, providers: input.providers, itemProviders: await itemProvidersOf(input) },
-      flags,
-    )),
-    accountLimits,
-  };
+  const plan = await planForBatch(batch, input, flags.provider);
+  const setup = { ...(await setupProviders(plan, flags.endpoint)), accountLimits };
   if (setup.note) process.stderr.write(`imagebatch: ${setup.note}\n`);
   process.stderr.write(`imagebatch: no worker serves task queue '${batch.taskQueue}'; working the batch here.\n`);
   try {

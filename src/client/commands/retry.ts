@@ -11,8 +11,8 @@ import { batchWorkflowId } from '../batch-start';
 import { selection, sendControl } from '../control-request';
 import { EXIT, UsageError } from '../exit-codes';
 import { startAndFollow, withInProcessWorker } from '../in-process';
-import { itemProvidersOf } from '../batch-providers';
-import { setupForBatch } from '../provider-setup';
+import { planForBatch } from '../provider-plan';
+import { setupProviders } from '../provider-setup';
 import { type Session, withSession } from '../session';
 import { type AccountLimits, resolveAccountLimits } from '../settings';
 
@@ -66,13 +66,8 @@ async function retryFinished(
     continueAsNewAfterEvents: undefined,
   };
   // The old batch's queue and provider: its accounts are there, and a real batch is never retried on the simulator.
-  const setup = {
-    ...(await setupForBatch(
-      { ...batch, provider: old.provider, providers: old.providers, itemProviders: await itemProvidersOf(input) },
-      flags,
-    )),
-    accountLimits,
-  };
+  const plan = await planForBatch(batch, input, flags.provider);
+  const setup = { ...(await setupProviders(plan, flags.endpoint)), accountLimits };
   try {
     return await withInProcessWorker(session, setup, () =>
       startAndFollow(session, input, {

@@ -3,9 +3,8 @@ import path from 'node:path';
 import { itemsSourceFor } from '../../output/items-copy';
 import { credentialNames } from '../../providers';
 import { SAFE_NAME } from '../../shared/item-schema';
-import { PROVIDER_KINDS, providerTaskQueue } from '../../shared/providers';
-import type { ImageItem, ProviderKind } from '../../shared/types';
-import { itemProviders } from '../../items/rules';
+import { providerTaskQueue } from '../../shared/providers';
+import type { ProviderKind } from '../../shared/types';
 import type { BatchInput } from '../../shared/batch-types';
 import { checkBatchIdReuse } from '../batch-reuse';
 import { batchWorkflowId, newBatchId, printStartBanner, startBatch } from '../batch-start';
@@ -13,14 +12,9 @@ import { EXIT, UsageError } from '../exit-codes';
 import { startAndFollow, withInProcessWorker } from '../in-process';
 import { readItemsFile } from '../../items/reader';
 import { checkBatchFolder } from '../out-folder';
-import {
-  missingCredentials,
-  planProviders,
-  type ProviderPlan,
-  setupProviders,
-  simulatorRunQueue,
-  workerCommandFor,
-} from '../provider-setup';
+import { missingCredentials, planProviders, type ProviderPlan, providersNeeded } from '../provider-plan';
+import { simulatorRunQueue, workerCommandFor } from '../provider-queues';
+import { setupProviders } from '../provider-setup';
 import { openSession, type Session } from '../session';
 import { hasPollers } from '../worker-answer';
 import { resolveSettings, type SettingFlags } from '../settings';
@@ -45,33 +39,31 @@ export interface RunFlags extends SettingFlags {
   only?: string;
 }
 
-/** Everything that can be wrong with the input is found here, before anything connects or starts. */
-function prepare(itemsFile: string, flags: RunFlags, served?: readonly ProviderKind[]) {
+/**
+ * Everything that can be wrong with the input is found here, before anything connects or starts. `served`: `run`'s
+ * worker is this process, so an item naming a provider it cannot serve is refused with the items' problems.
+ */
+function prepare(itemsFile: string, flags: RunFlags, plan: ProviderPlan, served?: readonly ProviderKind[]) {
   if (!flags.out) throw new UsageError('--out DIR is required');
   const settings = resolveSettings(flags);
   const batchId = flags.batchId ?? newBatchId();
   if (!SAFE_NAME.test(batchId))
     throw new UsageError(`--batch-id '${batchId}': use letters, digits, dot, dash or underscore`);
   // The batch id is known here: a filename template may name it ({batch}).
-  const parsed = readItemsFile(itemsFile, { ...flags, batchId, served });
+  const parsed = readItemsFile(itemsFile, { ...flags, batchId, batch: plan.batch, served });
   const batchDir = path.resolve(flags.out, batchId);
   const hooks = { onComplete: flags.onComplete, webhook: flags.webhook };
   const fallbackOnModeration = Boolean(flags.fallbackOnModeration);
   return { settings, batchId, parsed, batchDir, maxSubmissions: flags.maxSubmissions, hooks, fallbackOnModeration };
 }
 
-function batchInput(
-  p: ReturnType<typeof prepare>,
-  { provider, providerList }: { provider: ProviderKind; providerList?: ProviderKind[] },
-  simulated: boolean,
-): BatchInput {
+function batchInput(p: ReturnType<typeof prepare>, plan: ProviderPlan): BatchInput {
   return {
     batchId: p.batchId,
     items: itemsSourceFor(p.parsed.items, p.batchDir),
     outDir: p.batchDir,
-    provider,
-    // Only a list of more than one, and the flag only when set: older workers read neither.
-    ...(providerList ? { providers: providerList } : {}),
+    ...plan.batch,
+    // The flag only when set: older workers do not read it.
     ...(p.fallbackOnModeration ? { fallbackOnModeration: true } : {}),
     concurrency: p.settings.concurrency,
     policy: p.settings.policy,
@@ -80,19 +72,16 @@ function batchInput(
     // Only when asked for: a batch without hooks schedules no hook activities.
     ...(p.hooks.onComplete ? { onComplete: p.hooks.onComplete } : {}),
     ...(p.hooks.webhook ? { webhook: p.hooks.webhook } : {}),
-    ...(simulated ? { simulated } : {}),
+    ...(plan.simulated ? { simulated: true } : {}),
   };
 }
 
 export async function runCommand(itemsFile: string, flags: RunFlags): Promise<number> {
-  // Its worker is this process: an item naming a provider it cannot serve is refused with the items' problems.
-  const p = prepare(itemsFile, flags, planProviders(flags.provider, 'run').serves);
+  const plan = planProviders(flags.provider, 'run');
+  const p = prepare(itemsFile, flags, plan, plan.serves);
   // Its worker is this process: the batch folder must be writable here (a `start`'s workers may be elsewhere).
   checkBatchFolder(p.batchDir);
-  const setup = {
-    ...(await setupProviders(flags.provider, 'run', flags.endpoint)),
-    accountLimits: p.settings.accountLimits,
-  };
+  const setup = { ...(await setupProviders(plan, flags.endpoint)), accountLimits: p.settings.accountLimits };
   // Its own simulator, so its own queue: two runs at once must not work each other's tasks against the wrong one.
   if (setup.simulator) setup.taskQueue = simulatorRunQueue(setup.taskQueue, setup.simulator.url);
   const session = await openSession({ allowEmbedded: true, db: flags.db }).catch(async (err) => {
@@ -102,7 +91,7 @@ export async function runCommand(itemsFile: string, flags: RunFlags): Promise<nu
   try {
     await checkBatchIdReuse(session, p.batchId, p.parsed.items);
     return await withInProcessWorker(session, setup, () =>
-      startAndFollow(session, batchInput(p, setup, Boolean(setup.simulator)), {
+      startAndFollow(session, batchInput(p, plan), {
         taskQueue: setup.taskQueue,
         json: Boolean(flags.json),
         banner: [
@@ -119,15 +108,14 @@ export async function runCommand(itemsFile: string, flags: RunFlags): Promise<nu
 }
 
 export async function startCommand(itemsFile: string, flags: RunFlags): Promise<number> {
-  const p = prepare(itemsFile, flags);
-  const plan = planProviders(flags.provider, 'start');
-  if (flags.taskQueue) plan.taskQueue = flags.taskQueue;
+  const plan = planProviders(flags.provider, 'start', process.env, flags.taskQueue);
+  const p = prepare(itemsFile, flags, plan);
   const session = await openSession({ allowEmbedded: false });
   try {
     await checkBatchIdReuse(session, p.batchId, p.parsed.items);
-    await startBatch(session, batchInput(p, plan, plan.simulated), plan.taskQueue);
+    await startBatch(session, batchInput(p, plan), plan.taskQueue);
     printStartBanner(session, p.batchId, [`${p.parsed.items.length} items`]);
-    const needed = providersNeeded(p.parsed.items, plan, flags.provider);
+    const needed = providersNeeded(plan.batch, p.parsed.items);
     for (const line of await whoRunsIt(session, plan, needed)) process.stderr.write(`imagebatch: ${line}\n`);
     if (flags.json)
       process.stdout.write(
@@ -139,13 +127,6 @@ export async function startCommand(itemsFile: string, flags: RunFlags): Promise<
   } finally {
     await session.close();
   }
-}
-
-/** Every provider some item of the batch may be sent to: the batch's list and the items' own. */
-function providersNeeded(items: ImageItem[], plan: ProviderPlan, choice: string | undefined): ProviderKind[] {
-  const needed = new Set<ProviderKind>(plan.providerList ?? [plan.provider]);
-  for (const item of items) for (const k of itemProviders(item, choice)) needed.add(k);
-  return PROVIDER_KINDS.filter((k) => needed.has(k));
 }
 
 /**

@@ -7,7 +7,7 @@ import { isStopped, outcomeOf } from '../batch-outcome';
 import { EXIT } from '../exit-codes';
 import { followBatch } from '../follow';
 import { runningSplit } from '../image-states';
-import { workerCommandFor } from '../provider-setup';
+import { workerCommandFor } from '../provider-queues';
 import { reportWorkflow, type WorkflowState } from '../batch-summary';
 import { type Session, withSession } from '../session';
 import { askWorker, hasPollers, requireWorker } from '../worker-answer';

@@ -2,6 +2,7 @@
 import type { ProviderClients } from '../../providers';
 import { PROVIDER_KINDS, providerTaskQueue } from '../../shared/providers';
 import { setupWorker } from '../in-process';
+import { planProviders } from '../provider-plan';
 import { setupProviders } from '../provider-setup';
 import { openSession } from '../session';
 import { resolveAccountLimits } from '../settings';
@@ -24,8 +25,8 @@ function servedQueues(taskQueue: string, providers: ProviderClients): string {
 
 export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const accountLimits = resolveAccountLimits(flags);
-  const setup = { ...(await setupProviders(flags.provider, 'worker', flags.endpoint)), accountLimits };
-  if (flags.taskQueue) setup.taskQueue = flags.taskQueue;
+  const plan = planProviders(flags.provider, 'worker', process.env, flags.taskQueue);
+  const setup = { ...(await setupProviders(plan, flags.endpoint)), accountLimits };
   const session = await openSession({ allowEmbedded: true, db: flags.db });
   try {
     const worker = await setupWorker(session, setup, {
