@@ -1,6 +1,7 @@
 // One JSON-over-HTTP call with timeouts. The body is read and parsed on every status code: providers put
 // moderation errors in 400s, limits in 429s and some errors in 200s.
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
+import type { ByteBudget } from './answer-budget';
 import { transient } from './types';
 
 export interface HttpJsonResponse {
@@ -24,6 +25,11 @@ export interface HttpJsonOptions {
   signal?: AbortSignal;
   /** Of a 2xx answer (an error's is MAX_JSON_BYTES): default MAX_JSON_BYTES; images as base64 need more. */
   maxBytes?: number;
+  /**
+   * Where a large 2xx answer gets its memory: its size (Content-Length, else maxBytes) is reserved before its body is
+   * read, and given back once it is parsed. Its text is then not kept (the parsed JSON is all a success needs).
+   */
+  budget?: ByteBudget;
 }
 
 export async function httpJson(url: string, o: HttpJsonOptions): Promise<HttpJsonResponse> {
@@ -45,6 +51,27 @@ export async function httpJson(url: string, o: HttpJsonOptions): Promise<HttpJso
   // An error is small whatever a success may carry: it is read to the plain cap.
   const success = res.statusCode >= 200 && res.statusCode < 300;
   const max = success ? (o.maxBytes ?? MAX_JSON_BYTES) : MAX_JSON_BYTES;
+  let release: (() => void) | undefined;
+  try {
+    if (success && o.budget)
+      release = await o.budget.reserve(Math.min(contentLength(res.headers) ?? max, max), o.signal).catch((err) => {
+        res.body.destroy();
+        throw err;
+      });
+    return await readAnswer(res, max, success, o, url, Boolean(release));
+  } finally {
+    release?.();
+  }
+}
+
+async function readAnswer(
+  res: Dispatcher.ResponseData,
+  max: number,
+  success: boolean,
+  o: HttpJsonOptions,
+  url: string,
+  budgeted: boolean,
+): Promise<HttpJsonResponse> {
   let body: { text: string; cut: boolean };
   try {
     body = await readCapped(res.body, max);
@@ -65,7 +92,12 @@ export async function httpJson(url: string, o: HttpJsonOptions): Promise<HttpJso
   } catch {
     json = undefined;
   }
-  return { status: res.statusCode, headers: res.headers, json, text };
+  return { status: res.statusCode, headers: res.headers, json, text: budgeted && json !== undefined ? '' : text };
+}
+
+function contentLength(headers: HttpJsonResponse['headers']): number | undefined {
+  const v = Number(headers['content-length']);
+  return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
 }
 
 /** The body as text, at most `max` bytes of it: past that the connection is dropped and `cut` says so. */

@@ -1,6 +1,7 @@
 // OpenAI-compatible Images API, synchronous: one POST {base}/images/generations returns the image. The same base
 // URL serves OpenAI, Azure-style deployments, Volcengine Ark (Seedream) and compatible relays.
 import { type AccountIdentity, credentialFingerprint } from '../account';
+import { type ByteBudget, processAnswerBudget } from '../answer-budget';
 import { httpJson } from '../http';
 import {
   type GeneratedImages,
@@ -17,13 +18,18 @@ export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 export const OPENAI_DEFAULT_MODEL = 'gpt-image-1';
 /** A generation takes from seconds to minutes; the caller's signal ends the wait sooner. */
 export const OPENAI_DEFAULT_TIMEOUT_MS = 5 * 60_000;
-/** The image comes back inside the JSON as base64: a large PNG is several MB, well over a plain answer's cap. */
-const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+/**
+ * The image comes back inside the JSON as base64: a large PNG is several MB, well over a plain answer's cap. An answer
+ * is admitted against the process's answer budget at this size when it does not say its length.
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 export interface OpenaiOptions {
   baseUrl?: string;
   apiKey?: string;
   timeoutMs?: number;
+  /** Where answers being read get their memory: default the process's one budget (see answer-budget.ts). */
+  answerBudget?: ByteBudget;
 }
 
 export function openaiOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OpenaiOptions {
@@ -73,6 +79,7 @@ export class OpenaiClient implements SyncImageProviderClient {
       body: JSON.stringify(body),
       timeoutMs: this.o.timeoutMs ?? OPENAI_DEFAULT_TIMEOUT_MS,
       maxBytes: MAX_ANSWER_BYTES,
+      budget: this.o.answerBudget ?? processAnswerBudget(),
       signal,
     });
     const err = openaiHttpError(res);
