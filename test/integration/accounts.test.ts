@@ -122,17 +122,30 @@ describe('provider accounts', () => {
     expect(env.sim.stats().submissions).toBe(1);
   });
 
-  it('a small batch started after a large one finishes long before it', async () => {
-    const env = await accountEnv(10, 2, 100);
+  it('a small batch started after a large one gets every other slot, and finishes long before it', async () => {
+    // Tasks are held (a latency of ten minutes) and released round by round, so each slot's next holder is certain.
+    const env = await accountEnv(10, 2, 600_000);
+    const submitted = (prefix: string) =>
+      Object.keys(env.sim.stats().submissionsByPrompt).filter((p) => p.startsWith(`${prefix} `)).length;
+    const waiting = (count: number) =>
+      waitFor(async () => (await accountState(env).catch(() => undefined))?.waiting === count, `${count} waiting`);
     const big = await startTestBatch(env, `big-${process.pid}`, makeItems(200, 'big'), { concurrency: 20 });
-    await waitFor(
-      async () => (await accountState(env).catch(() => undefined))?.waiting === 18,
-      'the big batch waiting',
-    );
+    await waiting(18);
+    await waitFor(() => env.sim.stats().submissions === 2, 'the big batch to hold both slots');
     const small = await startTestBatch(env, `small-${process.pid}`, makeItems(5, 'small'), { concurrency: 5 });
+    await waiting(23);
+    // Each round the two held tasks end, and of the two slots they free one goes to each batch, however many of the
+    // big one's images waited first.
+    for (let round = 1; round <= 5; round++) {
+      env.sim.finishNow();
+      await waitFor(() => env.sim.stats().submissions === 2 + 2 * round, `round ${round}'s two submissions`);
+      expect([submitted('small'), submitted('big')], `after round ${round}`).toEqual([round, 2 + round]);
+    }
+    // The small batch's last image ends; its slot and the big one's go to the big batch, whose tasks stay held.
+    env.sim.finishNow();
     expect(await small.handle.result()).toMatchObject({ succeeded: 5 });
-    // Turn by turn, the small batch got every other slot: the big one had done about as many images.
-    expect((await big.handle.query(progressQuery)).succeeded).toBeLessThan(30);
+    await waitFor(() => submitted('big') === 9, "the big batch's next two");
+    await expect.poll(async () => (await big.handle.query(progressQuery)).succeeded).toBe(7);
     await big.handle.cancel();
     await big.handle.result().catch(() => undefined);
   });
