@@ -83,9 +83,30 @@ export default tseslint.config(
             {
               group: [
                 '@temporalio/*',
-                ...['activities', 'workflows', 'client', 'worker', 'temporal', 'providers'].map((f) => `../${f}/*`),
+                ...['activities', 'workflows', 'client', 'worker', 'temporal', 'providers', 'items'].map(
+                  (f) => `../${f}/*`,
+                ),
               ],
               message: 'src/output is plain files: it imports only src/shared.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/items/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '@temporalio/*',
+                ...['activities', 'workflows', 'client', 'worker', 'temporal'].flatMap((f) => [`../${f}`, `../${f}/*`]),
+              ],
+              message: 'src/items (used by the client) imports only src/shared, src/output and src/providers.',
             },
           ],
         },
@@ -140,6 +161,7 @@ export default tseslint.config(
       'src/providers/**/*.ts',
       'src/workflows/**/*.ts',
       'src/shared/**/*.ts',
+      'src/items/**/*.ts',
     ],
     ignores: [],
     rules: {
@@ -148,6 +170,10 @@ export default tseslint.config(
         {
           selector: 'ImportDeclaration[source.value=/^([.][.][/])+client([/]|$)/]',
           message: 'Nothing imports src/client.',
+        },
+        {
+          selector: 'ImportDeclaration[source.value=/^([.][.][/])+items([/]|$)/]',
+          message: 'Only src/client imports src/items (the items file is read before a batch starts).',
         },
       ],
     },

@@ -6,20 +6,9 @@
 import fs from 'node:fs';
 import type { ReferenceImage } from '../providers/types';
 import { sniffImage } from '../output/image-file';
+import { REFERENCE_OPEN_FLAGS, referenceFault } from '../output/reference-file';
 
-/** Volcengine and DashScope both cap input images around 10-15 MB. */
-export const MAX_REFERENCE_BYTES = 10 * 1024 * 1024;
-/** A FIFO opens at once with O_NONBLOCK (and is refused by fstat); a symlink swapped in fails with ELOOP. */
-export const REFERENCE_OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 export const REFERENCE_READ_TIMEOUT_MS = 20_000;
-
-/** What is wrong with a reference file from its fstat (and first bytes, when read), or undefined. */
-export function referenceFault(st: fs.Stats, head?: Buffer): string | undefined {
-  if (!st.isFile()) return 'is not a regular file';
-  if (st.size > MAX_REFERENCE_BYTES) return `is ${st.size} bytes, over the ${MAX_REFERENCE_BYTES}-byte limit`;
-  if (head && !sniffImage(head)) return 'is not a PNG, JPEG or WebP image';
-  return undefined;
-}
 
 /** Reads at most one byte more than fstat said: a file that grew since is refused, not read without end. */
 async function readBounded(fh: fs.promises.FileHandle, size: number): Promise<Buffer> {

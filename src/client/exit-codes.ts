@@ -14,10 +14,8 @@ export const EXIT = {
   noWorker: 4,
 } as const;
 
-/** A user error: printed as is, exit code 2, nothing started. */
-export class UsageError extends Error {
-  name = 'UsageError';
-}
+/** A user error: printed as is, exit code 2, nothing started (its home is below the CLI and the items reader). */
+export { UsageError } from '../shared/usage-error';
 
 /** No worker polls a batch's task queue, or none answered in time: printed as is, exit code 4. */
 export class NoWorker extends Error {

@@ -5,18 +5,12 @@
 // in this process's environment: they reach the worker's provider clients (provider-setup), never a workflow.
 import { readItems } from '../output/items-copy';
 import { allCredentialNames, credentialNames, PROVIDER_CREDENTIALS, providersWithCredentials } from '../providers';
-import type { BatchInput } from '../shared/batch-types';
+import { type BatchInput, type BatchProviders, SIMULATED_BATCH } from '../shared/batch-types';
 import { PROVIDER_KINDS, type ProviderKind } from '../shared/providers';
 import type { ImageItem } from '../shared/types';
 import { UsageError } from './exit-codes';
 import { parseProviderChoice } from './provider-list';
 import { batchTaskQueue, isSimulatorQueue } from './provider-queues';
-
-/** The batch's providers as its input takes them: the first, and the fallback order when there are several. */
-export type BatchProviders = Pick<BatchInput, 'provider' | 'providers'>;
-
-/** The simulator speaks every provider's wire format; a simulated batch is Volcengine's. */
-export const SIMULATED_BATCH: BatchProviders = { provider: 'volcengine' };
 
 /**
  * Who asks: `run` works the batch here (so do `retry` and `resume` of an existing batch), `start` leaves it to

@@ -1,11 +1,12 @@
 // Output names at read time: an item's own filename template, else `--filename`, rendered into its `filename`; and
 // the variants of one item with one plain name get `-<k>` so that each is its own file. Collisions between the
 // rendered names are found afterwards by the reader's one collision check (case- and extension-insensitive).
-import type { BatchProviders } from '../client/provider-plan';
+import type { BatchProviders } from '../shared/batch-types';
 import { IMAGE_EXT, ItemSchema } from '../shared/item-schema';
 import type { ImageItem } from '../shared/types';
-import { UsageError } from '../client/exit-codes';
+import { UsageError } from '../shared/usage-error';
 import {
+  isTemplate,
   parseTemplate,
   renderTemplate,
   type TemplateValues,
@@ -35,7 +36,7 @@ export interface NameContext {
 /** An item's filename when it is a template (a string with braces): taken out of the raw item for the schema. */
 export function takeTemplate(value: object): { value: object; template?: string } {
   const { filename, ...rest } = value as { filename?: unknown };
-  if (typeof filename !== 'string' || !/[{}]/.test(filename)) return { value };
+  if (typeof filename !== 'string' || !isTemplate(filename)) return { value };
   return { value: rest, template: filename };
 }
 

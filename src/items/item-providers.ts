@@ -7,7 +7,7 @@ import { credentialNames, PROVIDER_CREDENTIALS } from '../providers';
 import { DEFAULT_COMFY_WORKFLOW } from '../providers/comfyui/default-graph';
 import { applyGraphParams, type ComfyWorkflow, type GraphValues, type InputRef } from '../providers/comfyui/graph';
 import { readComfyWorkflowFile, unmappedFields } from '../providers/comfyui/workflow-file';
-import type { BatchProviders } from '../client/provider-plan';
+import type { BatchProviders } from '../shared/batch-types';
 import { ProviderError } from '../providers/types';
 import { providerOrder } from '../shared/providers';
 import type { ImageItem, ProviderKind } from '../shared/types';

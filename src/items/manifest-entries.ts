@@ -3,7 +3,7 @@
 // `--only` picks entries by how they ended. An entry's "line" is its 1-based place in the manifest's items.
 import path from 'node:path';
 import { KEPT } from '../output/manifest-request';
-import { UsageError } from '../client/exit-codes';
+import { UsageError } from '../shared/usage-error';
 import { stripControls } from './errors';
 import type { RawEntry } from './parse';
 import type { Problems } from './problems';

@@ -17,12 +17,10 @@ import { checkReference, referenceRoots, type RefRoots } from './references';
 import { itemRuleProblems, nameCollisions } from './rules';
 import { itemProviderProblems } from './item-providers';
 import { expandVariations } from './variations';
-import { UsageError } from '../client/exit-codes';
-import { type BatchProviders, SIMULATED_BATCH } from '../client/provider-plan';
+import { UsageError } from '../shared/usage-error';
+import { type BatchProviders, SIMULATED_BATCH } from '../shared/batch-types';
 
 export { ItemsFileError } from './errors';
-export { suggestField } from './fields';
-export { MAX_ITEM_BYTES, MAX_ITEMS } from './parse';
 
 const FORMATS: Record<string, ItemsFormat> = { '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.json': 'json', '.txt': 'txt' };
 

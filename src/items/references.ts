@@ -3,8 +3,8 @@
 // ~/.ssh/id_rsa.png or a symlink out of its folder. Allowed files become their resolved absolute paths.
 import fs from 'node:fs';
 import path from 'node:path';
-import { REFERENCE_OPEN_FLAGS, referenceFault } from '../activities/references';
-import { UsageError } from '../client/exit-codes';
+import { REFERENCE_OPEN_FLAGS, referenceFault } from '../output/reference-file';
+import { UsageError } from '../shared/usage-error';
 import { stripControls } from './errors';
 
 export interface RefRoots {

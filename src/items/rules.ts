@@ -10,7 +10,7 @@ import { cleanPrompt } from '../shared/prompt';
 import { providerOrder } from '../shared/providers';
 import type { ImageItem, ProviderKind } from '../shared/types';
 import type { FieldProblem } from './fields';
-import type { BatchProviders } from '../client/provider-plan';
+import type { BatchProviders } from '../shared/batch-types';
 
 /**
  * Each provider's request keys that imagebatch sets; their one home is beside the provider's body builder. ComfyUI

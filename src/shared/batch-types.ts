@@ -148,3 +148,9 @@ export interface HookOutcome {
 }
 
 export type { ImageResult };
+
+/** The batch's providers as its input takes them: the first, and the fallback order when there are several. */
+export type BatchProviders = Pick<BatchInput, 'provider' | 'providers'>;
+
+/** The simulator speaks every provider's wire format; a simulated batch is Volcengine's. */
+export const SIMULATED_BATCH: BatchProviders = { provider: 'volcengine' };

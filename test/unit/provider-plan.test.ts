@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/client/exit-codes';
 import { parseProviderChoice } from '../../src/client/provider-list';
-import { planForBatch, planProviders, providersNeeded, SIMULATED_BATCH } from '../../src/client/provider-plan';
+import { planForBatch, planProviders, providersNeeded } from '../../src/client/provider-plan';
+import { SIMULATED_BATCH } from '../../src/shared/batch-types';
 import { setupProviders } from '../../src/client/provider-setup';
 import type { BatchInput } from '../../src/shared/batch-types';
 import { DEFAULT_POLICY } from '../../src/shared/policy';
