@@ -20,7 +20,7 @@ function previousMinor(version: string): string | undefined {
 
 const current = currentVersion();
 const versions = recordedVersions();
-const histories = versions.flatMap((version) => recordedHistories(version).map((name) => ({ version, name })));
+const histories = versions.flatMap((version) => recordedHistories(version).map((name) => [version, name]));
 
 describe('replay of recorded workflow histories', () => {
   it("keeps the current minor version's histories and the previous minor's, no older ones", () => {
@@ -47,7 +47,7 @@ describe('replay of recorded workflow histories', () => {
     );
   });
 
-  it.each(histories)('$version/$name replays against the current workflow code', async ({ version, name }) => {
+  it.each(histories)('%s/%s replays against the current workflow code', async (version, name) => {
     await Worker.runReplayHistory(
       { workflowBundle: await workflowBundle() },
       loadHistory(name, version),
