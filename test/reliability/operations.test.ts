@@ -33,6 +33,16 @@ function freshUser(name: string): Record<string, string | undefined> {
 
 /** `imagebatch run` against a simulator of its own (latency `ms`), on its own task queue and the embedded server. */
 async function startRun(user: Record<string, string | undefined>, name: string, count: number, ms: number) {
+  return (await startRunWithSimulator(user, name, count, ms)).run;
+}
+
+/** startRun, and the run's simulator (to hold its tasks and release them). */
+async function startRunWithSimulator(
+  user: Record<string, string | undefined>,
+  name: string,
+  count: number,
+  ms: number,
+) {
   const sim = await startSimulator({ latencyMs: ms });
   sims.push(sim);
   const items = path.join(dir, `${name}.jsonl`);
@@ -44,7 +54,7 @@ async function startRun(user: Record<string, string | undefined>, name: string, 
   );
   const args = ['run', items, '--out', path.join(dir, 'out'), '--batch-id', name, '--provider', 'volcengine'];
   args.push('--poll-interval', '0.2', '--max-wait', '60', '--concurrency', '2');
-  return spawnCli(args, { env: cliEnv({ ...sim.env(), ...user }) });
+  return { run: spawnCli(args, { env: cliEnv({ ...sim.env(), ...user }) }), sim };
 }
 
 function expectSucceeded(r: CliResult, count: number) {
@@ -76,11 +86,15 @@ describe('the embedded dev server', () => {
     const user = freshUser('after');
     const first = await startRun(user, 'after-a', 2, 1000);
     await waitFor(() => /started a Temporal dev server/.test(first.output.stderr), 'the first run to start it', 60_000);
-    // The second finds the first's server on localhost:7233 and uses it; the first ends long before it.
-    const second = await startRun(user, 'after-b', 6, 2000);
+    // The second finds the first's server on localhost:7233 and uses it. Its tasks are held (a latency of ten minutes)
+    // until the first has ended, so it is certain to be still running then; released, it finishes on that server.
+    const { run: second, sim: secondSim } = await startRunWithSimulator(user, 'after-b', 6, 600_000);
+    await waitFor(() => secondSim.stats().submissions === 2, 'the second run to submit');
     const ra = await first.done;
     expectSucceeded(ra, 2);
     expect(second.exitCode).toBeNull();
+    secondSim.setKnobs({ latencyMs: 200 });
+    secondSim.finishNow();
     expectSucceeded(await second.done, 6);
     expect(second.output.stderr).not.toMatch(/started a Temporal dev server/);
     await expectServerGone(user);
