@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { batchFolder } from '../output/batch-folder';
+import { imageOfEntry } from '../output/image-file';
 import { type Manifest, readManifest } from '../output/manifest';
 import type { BatchProgress, FailureNote, HookOutcome, SubmissionBudget } from '../shared/batch-types';
 import { outcomeHead, outcomeWords } from '../shared/batch-words';
@@ -128,8 +129,7 @@ export function runDocument(
     items: (manifest?.items ?? []).map((e) => ({
       id: e.id,
       status: e.status,
-      // Manifest entries name their file relative to the batch folder.
-      file: e.file ? path.join(batchDir, e.file) : null,
+      file: e.file ? imageOfEntry(batchDir, e.file) : null,
       sha256: e.sha256 ?? null,
       provider: e.provider,
       attempts: e.attempts,

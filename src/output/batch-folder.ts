@@ -1,6 +1,6 @@
 // The layout of one batch's output folder, `<out>/<batchId>/`: its images, manifest.json and index.html (the
-// gallery) at the top, and the batch's own files under `.imagebatch/`. Every other module asks here for a path;
-// none builds one itself.
+// gallery) at the top, and the batch's own files under `.imagebatch/`. Every other module asks here for a path (or,
+// for an image and its sidecar, image-file.ts); none builds one itself.
 import path from 'node:path';
 
 export interface BatchFolder {

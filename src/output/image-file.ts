@@ -90,6 +90,12 @@ function candidates(t: OutputTarget): string[] {
   return [...new Set(names)].map((name) => path.join(t.outDir, name));
 }
 
+/** A stored image's name as the manifest gives it: relative to the batch folder, so the folder can move. */
+export const imageEntryName = (batchDir: string, file: string): string => path.relative(batchDir, file);
+
+/** The stored image a manifest entry names. */
+export const imageOfEntry = (batchDir: string, name: string): string => path.join(batchDir, name);
+
 /** The sidecar of a JPEG or WebP, which carries no PNG chunks: `<file>.json`, beside it. */
 export function sidecarPath(imageFile: string): string {
   return `${imageFile}.json`;

@@ -1,10 +1,10 @@
 // manifest.json: one entry per item of the batch (and of the batch it retries), built from the results log and
 // written atomically when the batch ends.
 import fs from 'node:fs';
-import path from 'node:path';
 import type { ResultRecord } from '../shared/batch-types';
 import type { ImageResult, ProviderKind } from '../shared/types';
 import { batchFolder } from './batch-folder';
+import { imageEntryName } from './image-file';
 import type { ManifestRequest } from './manifest-request';
 import { makeFolder, replaceFile } from './safe-write';
 
@@ -73,7 +73,7 @@ export function buildManifest(o: {
     counts[r.status]++;
     if (r.skipped) counts.skipped++;
     const { itemId: _i, at: _a, seq: _s, file, ...rest } = r;
-    return { id, ...request, ...rest, file: file ? path.relative(o.dir, file) : null };
+    return { id, ...request, ...rest, file: file ? imageEntryName(o.dir, file) : null };
   });
   return {
     batchId: o.batchId,
