@@ -18,6 +18,25 @@ export type ItemsFormat = 'json' | 'jsonl' | 'txt';
 const tooLarge = (bytes: number) => `item is ${bytes} bytes of JSON, over the ${MAX_ITEM_BYTES}-byte limit`;
 const tooMany = (count: number) => `has ${count} items, over the ${MAX_ITEMS} limit`;
 
+/** The images an entry asks for: each of its `n` or `seeds` (a value the schema will refuse counts as one). */
+function imagesOf(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 1;
+  const { n, seeds } = value as { n?: unknown; seeds?: unknown };
+  if (Array.isArray(seeds) && seeds.length) return seeds.length;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 ? n : 1;
+}
+
+/**
+ * The entry that takes the file over `max` images, if one does: the limit counts images, not lines, and is checked
+ * on the raw entries, before any is validated or expanded into its variants (16 million would exhaust memory).
+ */
+export function entryOverImageLimit(entries: RawEntry[], max = MAX_ITEMS): RawEntry | undefined {
+  let images = 0;
+  return entries.find((e) => (images += imagesOf(e.value)) > max);
+}
+
+export const tooManyImages = `brings the batch to over ${MAX_ITEMS} images (each of n or seeds is one): split the file`;
+
 export function rawEntries(format: ItemsFormat, text: string, problems: Problems): RawEntry[] {
   return format === 'json' ? arrayEntries(text, problems) : lineEntries(format, text, problems);
 }

@@ -11,7 +11,7 @@ import { ItemsFileError, stripControls } from './errors';
 import { schemaProblems } from './fields';
 import { checkFilenameFlag, type NamedItem, renderFilenames, takeTemplate } from './filenames';
 import { looksLikeManifest, manifestEntries, parseOnly } from './manifest-entries';
-import { type ItemsFormat, rawEntries, type RawEntry } from './parse';
+import { entryOverImageLimit, type ItemsFormat, rawEntries, type RawEntry, tooManyImages } from './parse';
 import { Problems } from './problems';
 import { checkReference, referenceRoots, type RefRoots } from './references';
 import { itemRuleProblems, nameCollisions } from './rules';
@@ -110,6 +110,11 @@ export function readItemsFile(file: string, given: ItemsOptions = {}): ParsedIte
   const roots = referenceRoots(file, options.refsDir);
   const { problems, entries } = entriesOf(file, format, text, options);
   if (!entries.length && !problems.size) problems.add(undefined, 'has no items');
+  const over = entryOverImageLimit(entries);
+  if (over) {
+    problems.add(over.line, tooManyImages);
+    throw new ItemsFileError(problems.list);
+  }
   const placed: NamedItem[] = [];
   const seen = new Map<string, NamedItem>();
   for (const e of entries) {
