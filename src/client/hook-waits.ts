@@ -63,7 +63,7 @@ export function hookWaitWords(w: HookWait, now: number): string | undefined {
   if (!failed) return undefined;
   const last = w.lastFailure ? `, the last with: ${w.lastFailure}` : '';
   const of = w.maxAttempts ? ` (of ${w.maxAttempts} allowed)` : '';
-  const next = w.nextTryAt && w.nextTryAt > now ? `; next try ${fromNow(w.nextTryAt, now)}` : '';
+  const next = w.nextTryAt && w.nextTryAt - now >= 1000 ? `; next try ${fromNow(w.nextTryAt, now)}` : '';
   const until = w.deadline ? `; given up at ${clock(w.deadline)} UTC (${fromNow(w.deadline, now)})` : '';
   return (
     `waiting for ${w.what}: ${failed} attempt${failed > 1 ? 's' : ''}${of} failed${last}${next}${until}. ` +
