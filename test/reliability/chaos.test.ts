@@ -58,9 +58,17 @@ describe('provider chaos', () => {
     const stats = env.sim.stats();
     const m = expectOutputsIntact(outDir, stats);
     expect(m.items.map((e) => e.id)).toEqual(items.map((i) => i.id));
-    // The budget: one first try, `retries` resubmissions, `simplifications` rewrites.
-    const overBudget = m.items.filter((e) => e.attempts > 1 + POLICY.retries + POLICY.simplifications);
+    // The budget, counted by the provider (tasks it accepted, under every prompt an item tried): one first try,
+    // `retries` resubmissions, `simplifications` rewrites. The three "forbidden" items share their one prompt.
+    const budget = 1 + POLICY.retries + POLICY.simplifications;
+    const sharing: Record<string, number> = {};
+    for (const e of m.items) for (const p of new Set(e.prompts)) sharing[p] = (sharing[p] ?? 0) + 1;
+    const paid = (prompts: string[]) =>
+      [...new Set(prompts)].map((p) => (stats.submissionsByPrompt[p] ?? 0) / sharing[p]);
+    const overBudget = m.items.filter((e) => paid(e.prompts).reduce((a, b) => a + b, 0) > budget);
     expect(overBudget).toEqual([]);
+    // Every task the provider accepted was for a prompt some item tried, so none escapes the count above.
+    expect(Object.keys(stats.submissionsByPrompt).filter((p) => !(p in sharing))).toEqual([]);
     const failed = m.items.filter((e) => e.status === 'failed');
     expect(failed).toHaveLength(summary.failed);
     expect(failed.filter((e) => !e.error)).toEqual([]);
