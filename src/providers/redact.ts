@@ -21,8 +21,11 @@ const MIN_SECRET_CHARS = 6;
 
 /** What is a credential however it got into the text: the header schemes and the key=value names of signed requests. */
 const PATTERNS: [RegExp, string][] = [
-  // "Authorization: anything" up to the end of the header value (a line, a quote, a comma-separated JSON field).
-  [/\b(authorization|x-api-key|api-key|x-goog-api-key)(["']?\s*[:=]\s*["']?)[^"'\r\n,}]+/gi, `$1$2${REDACTED}`],
+  // "Authorization: <scheme> <credential>" (the scheme too: it may be a key itself), and the key headers.
+  [
+    /\b(authorization|x-api-key|api-key|x-goog-api-key)(["']?\s*[:=]\s*["']?)(?:[A-Za-z][\w-]*\s+)?[^\s"',;}]+/gi,
+    `$1$2${REDACTED}`,
+  ],
   [/\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=:-]{6,}/g, `$1 ${REDACTED}`],
   // fal's scheme: "Key <id>:<secret>"; long enough not to be the word "key" in a sentence.
   [/\bKey\s+[A-Za-z0-9._~+/=:-]{16,}/g, `Key ${REDACTED}`],

@@ -35,7 +35,7 @@ describe('redactSecrets', () => {
 
   it('replaces what is shaped like a credential, held or not', () => {
     const cases: [string, string][] = [
-      ['Authorization: Bearer eyJhbGciOi.abc.def', 'Authorization: [redacted]'],
+      ['Authorization: Bearer eyJhbGciOi.abc.def refused', 'Authorization: [redacted] refused'],
       ['{"authorization":"Key abcd:efgh"}', '{"authorization":"[redacted]"}'],
       ['sent Bearer tok_1234567890', 'sent Bearer [redacted]'],
       ['header was Key 0123456789abcdef:0123456789', 'header was Key [redacted]'],
