@@ -6,7 +6,7 @@ import { type WorkflowClient, WorkflowNotFoundError } from '@temporalio/client';
 import type { ProviderClients } from '../providers';
 import { accountOf } from '../providers/account';
 import type { AccountRef } from '../shared/accounts';
-import { providerTaskQueue } from '../shared/providers';
+import { parseActivityQueue } from '../shared/account-queues';
 import type { ProviderKind } from '../shared/types';
 import { providerClient } from './provider-client';
 
@@ -38,10 +38,10 @@ export async function startAccount(workflows: WorkflowClient, taskQueue: string,
   });
 }
 
-/** `q` from `q@<provider>` (a provider's queue); any other queue is the workflows' own. */
+/** `q` from `q@<provider>` (a provider's queue) or `q@<provider>@<hash>` (an account's); any other is the workflows'. */
 export function workflowQueueOf(activityQueue: string, provider: ProviderKind): string {
-  const suffix = providerTaskQueue('', provider);
-  return activityQueue.endsWith(suffix) ? activityQueue.slice(0, -suffix.length) : activityQueue;
+  const parsed = parseActivityQueue(activityQueue);
+  return parsed.provider === provider ? parsed.workflowQueue : activityQueue;
 }
 
 export interface AccountActivityDeps {
@@ -57,8 +57,8 @@ const CLOSED = ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'];
 export function createAccountActivities({ providers, accountLimits = {}, accountHolderCheckMs }: AccountActivityDeps) {
   /**
    * The account for this worker's credentials; its workflow is started, if it is not running, on the workflows' task
-   * queue: `taskQueue` when the caller names it (this activity runs on the provider's queue `<queue>@<provider>`,
-   * where only activities are polled), else this activity's own queue without its provider suffix.
+   * queue: `taskQueue` when the caller names it (this activity runs on the provider's queue `<queue>@<provider>`, or
+   * on the account's own, where only activities are polled), else this activity's own queue without its suffix.
    */
   async function openAccount(input: { provider: ProviderKind; taskQueue?: string }): Promise<AccountRef> {
     providerClient(providers, input.provider);

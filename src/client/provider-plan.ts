@@ -4,7 +4,15 @@
 // a simulator asked for by name, is simulated: a real provider never silently becomes the simulator. Credentials stay
 // in this process's environment: they reach the worker's provider clients (provider-setup), never a workflow.
 import { readItems } from '../output/items-copy';
-import { allCredentialNames, credentialNames, PROVIDER_CREDENTIALS, providersWithCredentials } from '../providers';
+import {
+  allCredentialNames,
+  credentialNames,
+  PROVIDER_CREDENTIALS,
+  type ProviderClients,
+  providersWithCredentials,
+} from '../providers';
+import { accountOf } from '../providers/account';
+import type { AccountRef } from '../shared/accounts';
 import { type BatchInput, type BatchProviders, SIMULATED_BATCH } from '../shared/batch-types';
 import { PROVIDER_KINDS, type ProviderKind } from '../shared/providers';
 import type { ImageItem } from '../shared/types';
@@ -93,6 +101,19 @@ export function planProviders(
           `${PROVIDER_KINDS.join('|')} (this machine needs no keys), or use --provider simulator`
       : `no provider credentials are set: set ${allCredentialNames()}, or use --provider simulator`,
   );
+}
+
+/**
+ * The accounts of the batch's providers (`needed`) whose clients this process holds (`run`'s worker, `start` with the
+ * keys set; endpoint included): the batch names them, so its images of those providers run on them only, never on an
+ * account another worker of the queue answers with. Refs only: no credential reaches the batch.
+ */
+export function heldAccounts(
+  providers: ProviderClients,
+  needed: readonly ProviderKind[],
+  taskQueue: string,
+): AccountRef[] {
+  return needed.filter((k) => providers[k]).map((k) => accountOf(k, providers, taskQueue));
 }
 
 /** The providers the items name of their own (beyond the batch's list), in PROVIDER_KINDS order. */

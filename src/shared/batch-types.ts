@@ -33,6 +33,11 @@ export interface BatchInput {
   childCheckIntervalMs?: number;
   /** The provider simulator makes its images (asked for, or `run` with no credentials set): manifest and summary say so. */
   simulated?: boolean;
+  /**
+   * The provider accounts the client that started the batch holds (`run`, `start` with the keys set): the batch's
+   * images of those providers run on them only, never on another worker's account. Refs only, never credentials.
+   */
+  accounts?: AccountRef[];
   /** Provider submissions the batch may make at most (accepted tasks, resubmissions included); none: no cap. */
   maxSubmissions?: number;
   /** Carried across continue-as-new. */

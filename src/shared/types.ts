@@ -21,6 +21,8 @@ export interface ImageWorkflowInput {
   maxSubmissions?: number;
   /** No `account` yet (the batch was still opening it): the image opens its provider's account itself. */
   openAccount?: boolean;
+  /** The accounts the batch's client named (it held their credentials): a provider's images run on that one only. */
+  accounts?: AccountRef[];
   /** Fallback: the providers to try in order, `provider` first (absent: only `provider`). */
   providers?: ProviderKind[];
   /** Move to the next provider on a moderation refusal too (after simplification could not help). */
@@ -107,7 +109,12 @@ export interface SubmitImageInput extends OutputTarget {
 /** Either the output is already on disk (the provider is not called), or a provider task was created. */
 export type SubmitImageOutput =
   | { existing: StoredImage }
-  | { taskId: string; model: string }
+  /**
+   * `attempts`: the activity's attempts that made the task (activity Info.attempt). Those before it failed, some
+   * after the provider may have taken the submit (a 5xx, a cut connection): each is counted as possibly paid.
+   * Absent in older histories: one.
+   */
+  | { taskId: string; model: string; attempts?: number }
   /** Only with `throttledIsAnswer`: the provider refused the submit for its limit. */
   | { throttled: { retryAfterMs?: number } };
 

@@ -3,9 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type NativeConnection, type State, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { accountOf } from '../providers/account';
+import { accountTaskQueue } from '../shared/account-queues';
 import { TASK_QUEUE } from '../shared/constants';
 import { PROVIDER_KINDS, providerTaskQueue } from '../shared/providers';
-import { BUNDLE_FILE } from './bundle';
+import { BUNDLE_FILE, workflowInterceptorModules } from './bundle';
 
 /** src/workflows/index.ts under vitest or a TS runner, lib/workflows/index.js when compiled. */
 export function workflowsPath(): string {
@@ -18,7 +20,7 @@ function defaultWorkflows(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPa
   const source = workflowsPath();
   return source.endsWith('.js') && fs.existsSync(BUNDLE_FILE)
     ? { workflowBundle: { codePath: BUNDLE_FILE } }
-    : { workflowsPath: source };
+    : { workflowsPath: source, interceptors: { workflowModules: workflowInterceptorModules() } };
 }
 
 export interface ImageWorkerOptions extends ActivityDeps {
@@ -33,7 +35,9 @@ export interface ImageWorkerOptions extends ActivityDeps {
 /**
  * The workers of one process, run and shut down together: one on the task queue (every workflow, and the activities
  * that are no provider's), and one activity-only worker per provider it has a client for, on that provider's queue
- * `<queue>@<provider>`. A provider's tasks thus reach only workers that hold its credentials, and wait while none runs.
+ * `<queue>@<provider>`, and one on the queue of the account its credentials make, `<queue>@<provider>@<hash>`. A
+ * provider's tasks thus reach only workers that hold its credentials, an account's tasks (an image's submit, polls,
+ * cancel) only workers of that account (endpoint and key), and they wait while none runs.
  */
 export class ImageWorker {
   constructor(
@@ -81,8 +85,12 @@ export async function createWorker(o: ImageWorkerOptions): Promise<ImageWorker> 
   // Workflow tuning means nothing to a worker without workflows.
   const { maxConcurrentWorkflowTaskExecutions: _w, maxCachedWorkflows: _c, ...activityTuning } = o.tuning ?? {};
   const kinds = PROVIDER_KINDS.filter((k) => o.providers[k]);
+  const queues = kinds.flatMap((kind) => [
+    providerTaskQueue(taskQueue, kind),
+    accountTaskQueue(taskQueue, accountOf(kind, o.providers, taskQueue)),
+  ]);
   const providerWorkers = await Promise.all(
-    kinds.map((kind) => Worker.create({ ...common, taskQueue: providerTaskQueue(taskQueue, kind), ...activityTuning })),
+    queues.map((queue) => Worker.create({ ...common, taskQueue: queue, ...activityTuning })),
   );
   return new ImageWorker(main, providerWorkers);
 }

@@ -41,6 +41,11 @@ export class AccountSlot {
     return this.account.label;
   }
 
+  /** The account the slot is of (its activities run on its queue). */
+  get ref(): AccountRef {
+    return this.account;
+  }
+
   /** Waits for a slot (not counted against the max wait, which starts at the submit). */
   async acquire(): Promise<void> {
     if (this.held) return;

@@ -5,6 +5,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   ParentClosePolicy,
+  patched,
   sleep,
   startChild,
   TerminatedFailure,
@@ -17,25 +18,43 @@ import { childClosedResult, failedImageResult } from '../shared/child-results';
 import { asMarkdownText } from '../shared/markdown';
 import { providerOrder } from '../shared/providers';
 import { ImageBatchId, ImageProvider, ImageState } from '../shared/search-attributes';
+import { namedAccount } from '../shared/account-queues';
 import type { AccountRef } from '../shared/accounts';
 import type { ImageResult, ProviderKind } from '../shared/types';
 import { batchActivities } from './batch-activities';
 import type { BatchLedger, NextImage } from './batch-ledger';
 import { imageWorkflow } from './image';
-import { openAccountActivity } from './image-activities';
+import { ACCOUNT_QUEUES, openAccountActivity } from './image-activities';
 
 const CHILD_CHECK_INTERVAL_MS = 5 * 60_000;
 
-/** The provider accounts of a batch's images, opened once per provider and run (an activity reads credentials). */
+/**
+ * The provider accounts of a batch's images, opened once per provider and run (an activity reads credentials). An
+ * account the batch's client named (`named`: it held the credentials) is the one of its provider, known at once and
+ * opened on its own queue: no other worker's account answers for it.
+ */
 export class BatchAccounts {
   private readonly opened = new Map<ProviderKind, Promise<AccountRef>>();
   private readonly ready = new Map<ProviderKind, AccountRef>();
   /** The accounts opened so far, for the progress query. */
   readonly known: AccountRef[] = [];
+  private readonly named: AccountRef[];
+
+  constructor(named: AccountRef[] | undefined) {
+    // Asked once per run, before any command: a run that started before the change opens accounts as it did.
+    this.named = patched(ACCOUNT_QUEUES) ? (named ?? []) : [];
+  }
+
   private of(provider: ProviderKind): Promise<AccountRef> {
     let account = this.opened.get(provider);
     if (!account) {
-      account = openAccountActivity(provider)().then((a) => {
+      const named = namedAccount(this.named, provider);
+      if (named) {
+        this.known.push(named);
+        this.ready.set(provider, named);
+      }
+      account = openAccountActivity(provider, named)().then((a) => {
+        if (named) return named;
         this.known.push(a);
         this.ready.set(provider, a);
         return a;
@@ -90,6 +109,7 @@ export async function startImageChild(
           policy: { ...input.policy, ...item.policy },
           reportTo: batchWorkflowId,
           ...(account ? { account } : { openAccount: true }),
+          ...(input.accounts ? { accounts: input.accounts } : {}),
           maxSubmissions,
           providers,
           fallbackOnModeration: input.fallbackOnModeration,

@@ -48,7 +48,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     upsertSearchAttributes([{ key: ImageBatchId, value: input.batchId }]);
   const ledger = new BatchLedger(input);
   const items = new BatchItems(input.items);
-  const accounts = new BatchAccounts();
+  const accounts = new BatchAccounts(input.accounts);
   const results = new BatchResults(input, ledger);
 
   // In this order: signals buffered before the first task are delivered as their handler is set, and the

@@ -1,14 +1,33 @@
 // The activities of one image on one provider, with the timeouts and retry policies of its item.
 import { ActivityCancellationType, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { accountTaskQueue } from '../shared/account-queues';
+import type { AccountRef } from '../shared/accounts';
 import { BACKOFF_RETRY } from '../shared/backoff';
 import { NON_RETRYABLE_ERRORS } from '../shared/errors';
 import { providerTaskQueue } from '../shared/providers';
 import type { ImagePolicy, ProviderKind } from '../shared/types';
 
-/** On the provider's own task queue, polled only by workers with its credentials. */
-export function imageActivities(policy: ImagePolicy, provider: ProviderKind) {
-  const queue = { taskQueue: providerTaskQueue(workflowInfo().taskQueue, provider) };
+/**
+ * The patch of 0.2.1: an image whose account is known runs its provider's activities on that account's own queue
+ * (and opens it again there), and a batch whose client named an account opens it there: a task submitted with one
+ * account is polled, cancelled and downloaded with it. Workflows that started before keep the provider's queue.
+ */
+export const ACCOUNT_QUEUES = 'account-queues';
+
+/**
+ * Where a provider's activities run: on the account's own queue when the image knows its account (only workers of
+ * that account poll it: a task is submitted, polled, cancelled and downloaded with one account), else on the
+ * provider's queue, polled by every worker with its credentials.
+ */
+function activityQueue(provider: ProviderKind, account: AccountRef | undefined): string {
+  const workflowQueue = workflowInfo().taskQueue;
+  return account ? accountTaskQueue(workflowQueue, account) : providerTaskQueue(workflowQueue, provider);
+}
+
+/** The activities of one image on one provider, on its account's queue when `account` is given (activityQueue). */
+export function imageActivities(policy: ImagePolicy, provider: ProviderKind, account?: AccountRef) {
+  const queue = { taskQueue: activityQueue(provider, account) };
   const nonRetryableErrorTypes = [...NON_RETRYABLE_ERRORS];
   const submit = proxyActivities<Activities>({
     ...queue,
@@ -59,11 +78,14 @@ export function imageActivities(policy: ImagePolicy, provider: ProviderKind) {
   };
 }
 
-/** Opens a provider's account (its activity reads the credentials, so it runs where they are). */
-export function openAccountActivity(provider: ProviderKind) {
+/**
+ * Opens a provider's account (its activity reads the credentials, so it runs where they are): `account` given, that
+ * one, on its own queue (only its workers answer); else whichever account answers first on the provider's queue.
+ */
+export function openAccountActivity(provider: ProviderKind, account?: AccountRef) {
   const workflowQueue = workflowInfo().taskQueue;
   const { openAccount } = proxyActivities<Activities>({
-    taskQueue: providerTaskQueue(workflowQueue, provider),
+    taskQueue: activityQueue(provider, account),
     startToCloseTimeout: '1 minute',
     retry: BACKOFF_RETRY,
   });

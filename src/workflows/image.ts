@@ -9,14 +9,17 @@ import {
   CancelledFailure,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setCurrentDetails,
   sleep,
   TimeoutFailure,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { AccountSlot } from './account-slot';
-import { imageActivities, openAccountActivity } from './image-activities';
+import { ACCOUNT_QUEUES, imageActivities, openAccountActivity } from './image-activities';
 import { ImageLedger } from './image-ledger';
+import { namedAccount } from '../shared/account-queues';
+import type { AccountRef } from '../shared/accounts';
 import { IMAGE_FAILED } from '../shared/child-results';
 import { ErrorType } from '../shared/errors';
 import { imageFinishedSignal } from '../shared/messages';
@@ -77,14 +80,19 @@ async function cancelQuietly(activities: ReturnType<typeof imageActivities>, tas
   await activities.cancelImage(task).catch(() => undefined);
 }
 
-/** The image's slot of its first provider's account: the batch opened it, or the image opens it itself. */
-async function imageSlot(input: ImageWorkflowInput, provider: ProviderKind) {
+/**
+ * The image's slot of its first provider's account: the batch opened (or named) it, or the image opens it itself.
+ * `accountQueues`: the slot's account is opened again on its own queue, by its own workers.
+ */
+async function imageSlot(input: ImageWorkflowInput, provider: ProviderKind, accountQueues: boolean) {
   const who = { batchId: input.batchId, itemId: input.item.id };
-  const open = openAccountActivity(provider);
-  if (input.account) return new AccountSlot(input.account, who, open);
+  const reopen = (account: AccountRef) => openAccountActivity(provider, accountQueues ? account : undefined);
+  if (input.account) return new AccountSlot(input.account, who, reopen(input.account));
   if (input.openAccount) {
     setCurrentDetails(`**${asMarkdownText(input.item.id)}** · waiting for a worker that serves ${provider}`);
-    return new AccountSlot(await open(), who, open);
+    const named = accountQueues ? namedAccount(input.accounts, provider) : undefined;
+    const account = await openAccountActivity(provider, named)();
+    return new AccountSlot(account, who, reopen(account));
   }
   return undefined;
 }
@@ -94,14 +102,18 @@ interface ImageRun {
   readonly input: ImageWorkflowInput;
   readonly ledger: ImageLedger;
   readonly slot: AccountSlot | undefined;
+  /** The provider's activities run on the slot's account's queue (patched: ACCOUNT_QUEUES). */
+  readonly accountQueues: boolean;
   activities: ReturnType<typeof imageActivities>;
 }
 
 export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageResult> {
   const ledger = new ImageLedger(input);
-  const activities = imageActivities(input.policy, ledger.provider);
-  const slot = await imageSlot(input, ledger.provider);
-  const run: ImageRun = { input, ledger, slot, activities };
+  // Asked once, at the start: an image that started before the change keeps its old queues for its whole life.
+  const accountQueues = patched(ACCOUNT_QUEUES);
+  const slot = await imageSlot(input, ledger.provider, accountQueues);
+  const activities = imageActivities(input.policy, ledger.provider, accountQueues ? slot?.ref : undefined);
+  const run: ImageRun = { input, ledger, slot, accountQueues, activities };
   upsertSearchAttributes([
     { key: ImageBatchId, value: input.batchId },
     { key: ImageProvider, value: ledger.provider },
@@ -202,8 +214,16 @@ async function moveOn(run: ImageRun, errorType: string, reason: string, throttle
   upsertSearchAttributes([{ key: ImageProvider, value: provider }]);
   if (slot) {
     setCurrentDetails(`**${asMarkdownText(input.item.id)}** · waiting for a worker that serves ${provider}`);
-    const open = openAccountActivity(provider);
-    await slot.moveTo(await open(), open);
+    if (!run.accountQueues) {
+      const open = openAccountActivity(provider);
+      await slot.moveTo(await open(), open);
+      return;
+    }
+    // The account the batch named for this provider, on its own queue; else whichever worker of it answers first.
+    const named = namedAccount(input.accounts, provider);
+    const account = await openAccountActivity(provider, named)();
+    await slot.moveTo(account, openAccountActivity(provider, account));
+    run.activities = imageActivities(input.policy, provider, account);
   }
 }
 

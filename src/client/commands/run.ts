@@ -1,8 +1,10 @@
 // `imagebatch run` (start, follow, report) and `imagebatch start` (start and return the id).
 import path from 'node:path';
 import { itemsSourceFor } from '../../output/items-copy';
-import { credentialNames } from '../../providers';
+import { credentialNames, providersFromEnv } from '../../providers';
 import { SAFE_NAME } from '../../shared/item-schema';
+import { accountTaskQueue, namedAccount } from '../../shared/account-queues';
+import type { AccountRef } from '../../shared/accounts';
 import { providerTaskQueue } from '../../shared/providers';
 import type { ProviderKind } from '../../shared/types';
 import type { BatchInput } from '../../shared/batch-types';
@@ -12,9 +14,9 @@ import { EXIT, UsageError } from '../exit-codes';
 import { startAndFollow, withInProcessWorker } from '../in-process';
 import { readItemsFile } from '../../items/reader';
 import { checkBatchFolder } from '../out-folder';
-import { missingCredentials, planProviders, type ProviderPlan, providersNeeded } from '../provider-plan';
+import { heldAccounts, missingCredentials, planProviders, type ProviderPlan, providersNeeded } from '../provider-plan';
 import { simulatorRunQueue, workerCommandFor } from '../provider-queues';
-import { setupProviders } from '../provider-setup';
+import { setupProviders, withEndpoint } from '../provider-setup';
 import { openSession, type Session } from '../session';
 import { hasPollers } from '../worker-answer';
 import { resolveSettings, type SettingFlags } from '../settings';
@@ -90,16 +92,22 @@ export async function runCommand(itemsFile: string, flags: RunFlags): Promise<nu
   });
   try {
     await checkBatchIdReuse(session, p.batchId, p.parsed.items);
+    // Its worker's accounts are the batch's: another worker on the queue (other keys, another endpoint) never runs it.
+    const accounts = heldAccounts(setup.providers, providersNeeded(plan.batch, p.parsed.items), setup.taskQueue);
     return await withInProcessWorker(session, setup, () =>
-      startAndFollow(session, batchInput(p, plan), {
-        taskQueue: setup.taskQueue,
-        json: Boolean(flags.json),
-        banner: [
-          ...(setup.note ? [`imagebatch: ${setup.note}`] : []),
-          `${p.parsed.items.length} items, concurrency ${p.settings.concurrency}` +
-            `${p.maxSubmissions ? `, at most ${p.maxSubmissions} submissions` : ''}, output ${p.batchDir}`,
-        ],
-      }),
+      startAndFollow(
+        session,
+        { ...batchInput(p, plan), ...(accounts.length ? { accounts } : {}) },
+        {
+          taskQueue: setup.taskQueue,
+          json: Boolean(flags.json),
+          banner: [
+            ...(setup.note ? [`imagebatch: ${setup.note}`] : []),
+            `${p.parsed.items.length} items, concurrency ${p.settings.concurrency}` +
+              `${p.maxSubmissions ? `, at most ${p.maxSubmissions} submissions` : ''}, output ${p.batchDir}`,
+          ],
+        },
+      ),
     );
   } finally {
     await session.close();
@@ -113,10 +121,14 @@ export async function startCommand(itemsFile: string, flags: RunFlags): Promise<
   const session = await openSession({ allowEmbedded: false });
   try {
     await checkBatchIdReuse(session, p.batchId, p.parsed.items);
-    await startBatch(session, batchInput(p, plan), plan.taskQueue);
-    printStartBanner(session, p.batchId, [`${p.parsed.items.length} items`]);
     const needed = providersNeeded(plan.batch, p.parsed.items);
-    for (const line of await whoRunsIt(session, plan, needed)) process.stderr.write(`imagebatch: ${line}\n`);
+    // The keys set here (and --endpoint) name the accounts the batch runs on: only workers of those accounts serve it.
+    // (Not a simulated batch: its workers' endpoint is the simulator's, whatever keys are set here.)
+    const here = plan.simulated ? {} : providersFromEnv(withEndpoint(plan, flags.endpoint, process.env), needed);
+    const accounts = heldAccounts(here, needed, plan.taskQueue);
+    await startBatch(session, { ...batchInput(p, plan), ...(accounts.length ? { accounts } : {}) }, plan.taskQueue);
+    printStartBanner(session, p.batchId, [`${p.parsed.items.length} items`]);
+    for (const line of await whoRunsIt(session, plan, needed, accounts)) process.stderr.write(`imagebatch: ${line}\n`);
     if (flags.json)
       process.stdout.write(
         JSON.stringify({ batchId: p.batchId, workflowId: batchWorkflowId(p.batchId), taskQueue: plan.taskQueue }) +
@@ -133,7 +145,12 @@ export async function startCommand(itemsFile: string, flags: RunFlags): Promise<
  * Which workers run a started batch: ones with the credentials (they need not be here), and whether one polls yet,
  * the batch's queue (its workflows) and each provider's queue (its activities, served only where its keys are).
  */
-async function whoRunsIt(session: Session, plan: ProviderPlan, needed: ProviderKind[]): Promise<string[]> {
+async function whoRunsIt(
+  session: Session,
+  plan: ProviderPlan,
+  needed: ProviderKind[],
+  accounts: AccountRef[],
+): Promise<string[]> {
   const command = `\`${workerCommandFor(plan.taskQueue, plan.simulated)}\``;
   const elsewhere = plan.credentialsElsewhere ?? [];
   const lines = elsewhere.length
@@ -144,11 +161,12 @@ async function whoRunsIt(session: Session, plan: ProviderPlan, needed: ProviderK
   if (!(await hasPollers(session, plan.taskQueue)))
     lines.push(`no worker polls task queue '${plan.taskQueue}' yet: the batch waits until one does`);
   for (const kind of needed) {
-    const queue = providerTaskQueue(plan.taskQueue, kind);
+    // A named account's images wait for a worker of that account (its own queue).
+    const account = namedAccount(accounts, kind);
+    const queue = account ? accountTaskQueue(plan.taskQueue, account) : providerTaskQueue(plan.taskQueue, kind);
+    const who = account ? `of ${account.label}, these keys and endpoint` : `with ${credentialNames(kind)}`;
     if (!(await hasPollers(session, queue, 'activity')))
-      lines.push(
-        `no worker serves ${kind} yet (task queue '${queue}'): its images wait for a worker with ${credentialNames(kind)}`,
-      );
+      lines.push(`no worker serves ${kind} yet (task queue '${queue}'): its images wait for a worker ${who}`);
   }
   return lines;
 }
