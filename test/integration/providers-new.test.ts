@@ -68,6 +68,7 @@ describe('run --provider fal|openai|comfyui', () => {
     expect(out).toMatchObject({ batchId: id, status: 'completed', counts: { succeeded: items.length } });
     expect(out.simulated).toBeUndefined();
     const manifest = JSON.parse(fs.readFileSync(path.join(fx.dir, id, 'manifest.json'), 'utf8'));
+    expect(manifest.items.map((e: { id: string }) => e.id)).toEqual(items.map((i) => i.id));
     for (const entry of manifest.items) {
       expect(entry).toMatchObject({ status: 'succeeded', provider });
       expect(fs.existsSync(path.join(fx.dir, id, entry.file))).toBe(true);

@@ -231,7 +231,7 @@ describe('bad items files', () => {
     expect(r.stderr).toMatch(message);
     // The file is named as it was given, not by its base name.
     expect(r.stderr).toContain(`${p}:`);
-    expect(r.stderr).toMatch(/nothing was started|imagebatch:/);
+    expect(r.stderr).toMatch(/problem\(s\) in the items file; nothing was started\.$/m);
     expect(r.stdout).toBe('');
     await expectNothingStarted(batchId);
   });

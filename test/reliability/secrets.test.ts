@@ -79,7 +79,11 @@ describe('secrets', () => {
       const history = historyToJSON(await client.workflow.getHandle(wid).fetchHistory());
       expectNoSecret(`history of ${wid}`, expand(history));
     }
-    for (const f of walk(path.join(dir, 'out'))) {
+    const written = walk(path.join(dir, 'out'));
+    // The four images and the manifest at least: the loop below reads the real files.
+    expect(written.filter((f) => f.endsWith('.png'))).toHaveLength(4);
+    expect(written).toContain(path.join(id, 'manifest.json'));
+    for (const f of written) {
       expectNoSecret(f, fs.readFileSync(path.join(dir, 'out', f), 'latin1'));
     }
   });
