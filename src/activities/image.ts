@@ -42,7 +42,8 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
       const journaled = await findJournaledTask(input.outDir, input.itemId, key);
       if (journaled) {
         log.info('resumed the task an earlier attempt submitted', { itemId: input.itemId, taskId: journaled.taskId });
-        return { taskId: journaled.taskId, model: journaled.model };
+        // This attempt submitted nothing: the ones before it did (each possibly paid).
+        return { taskId: journaled.taskId, model: journaled.model, ...attemptsMade(info.attempt - 1) };
       }
     }
     // A folder that cannot even be made (read-only, a file in the way) fails the item before the provider is paid.
@@ -55,7 +56,15 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
       ),
     );
     if ('throttled' in submitted) return submitted;
-    return accepted(input, key, submitted);
+    return { ...(await accepted(input, key, submitted)), ...attemptsMade(info.attempt) };
+  }
+
+  /**
+   * An earlier attempt that failed may have been taken by the provider (a 5xx from a gateway that had accepted it;
+   * fal takes no idempotency key): the image counts each attempt against its budget share. One: nothing to say.
+   */
+  function attemptsMade(n: number): { attempts?: number } {
+    return n > 1 ? { attempts: n } : {};
   }
 
   /**

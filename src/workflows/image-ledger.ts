@@ -130,8 +130,11 @@ export class ImageLedger {
       this.succeeded(answer.existing, true);
       return undefined;
     }
-    this.result.attempts++;
-    this.result.tasks = (this.result.tasks ?? 0) + 1;
+    // A submit that succeeded on its Nth attempt after failures the provider may have taken (a 5xx once the gateway
+    // accepted it: fal takes no idempotency key) may have been paid N times: each counts against the budget.
+    const made = 'taskId' in answer ? Math.max(1, answer.attempts ?? 1) : 1;
+    this.result.attempts += made;
+    this.result.tasks = (this.result.tasks ?? 0) + made;
     this.result.model = answer.model;
     if ('stored' in answer) {
       this.succeeded(answer.stored);

@@ -79,6 +79,21 @@ describe('ImageLedger: a submission and its answer', () => {
     expect(l.final()).toMatchObject({ status: 'cancelled', errorType: 'BudgetReached' });
     expect(l.result.error).toContain('(1) is spent');
   });
+
+  it('counts a submit that succeeded on its Nth attempt as N possibly paid submissions (one when not said)', () => {
+    // Two attempts answered 5xx before the third made the task: the gateway may have taken each (fal has no key).
+    const l = ledger({ maxSubmissions: 3 });
+    l.answered({ taskId: 't1', model: 'm', attempts: 3 });
+    expect(l.result).toMatchObject({ attempts: 3, tasks: 3 });
+    expect(l.afterFailure('TaskFailed', 'boom').do).toBe('retry');
+    expect(l.budgetSpent()).toBe(true);
+    // A history recorded before the field: one.
+    const old = ledger({ maxSubmissions: 3 });
+    old.answered({ taskId: 't1', model: 'm' });
+    expect(old.result).toMatchObject({ attempts: 1, tasks: 1 });
+    expect(old.afterFailure('TaskFailed', 'boom').do).toBe('retry');
+    expect(old.budgetSpent()).toBe(false);
+  });
 });
 
 describe('ImageLedger.afterFailure', () => {
