@@ -9,6 +9,7 @@ import path from 'node:path';
 import { IMAGE_EXT } from '../shared/item-schema';
 import type { OutputTarget, StoredImage } from '../shared/types';
 import { type EmbeddedMetadata, sidecarText } from './image-metadata';
+import { imageSize, type ImageSize, SIZE_HEAD_BYTES } from './image-size';
 import { PngError } from './png-chunks';
 import { embedPngMetadata } from './png-metadata';
 import { replaceFiles } from './safe-write';
@@ -101,6 +102,22 @@ export function sidecarPath(imageFile: string): string {
   return `${imageFile}.json`;
 }
 
+/** The size of a stored image, from its header (the manifest says it beside the size the request asked for). */
+export function storedImageSize(file: string): ImageSize | undefined {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const head = Buffer.alloc(SIZE_HEAD_BYTES);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    const kind = sniffImage(head.subarray(0, 16));
+    return kind && imageSize(kind.mime, head.subarray(0, n));
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
 /** The file's bytes, or undefined when there is none to read. */
 async function readWhole(file: string): Promise<Buffer | undefined> {
   try {
@@ -145,9 +162,12 @@ export async function storeImage(
   meta?: EmbeddedMetadata,
 ): Promise<StoredImage> {
   const kind = checkImage(data, maxBytes);
-  const final = meta && kind.mime === 'image/png' ? withChunks(data, meta) : data;
+  // The size it says is the image's own, not the request's (absent when its header does not say one).
+  const size = imageSize(kind.mime, data.subarray(0, SIZE_HEAD_BYTES));
+  const told = meta && { ...meta, width: size?.width, height: size?.height };
+  const final = told && kind.mime === 'image/png' ? withChunks(data, told) : data;
   const file = path.join(t.outDir, storedName(t, kind.ext));
-  const sidecar = meta && kind.mime !== 'image/png' ? [{ file: sidecarPath(file), data: sidecarText(meta) }] : [];
+  const sidecar = told && kind.mime !== 'image/png' ? [{ file: sidecarPath(file), data: sidecarText(told) }] : [];
   await writeWhole(t.outDir, [...sidecar, { file, data: final }]);
   return described(file, final, kind.mime);
 }

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import type { ResultRecord } from '../shared/batch-types';
 import type { ImageResult, ProviderKind } from '../shared/types';
 import { batchFolder } from './batch-folder';
-import { imageEntryName } from './image-file';
+import { imageEntryName, storedImageSize } from './image-file';
+import type { ImageSize } from './image-size';
 import type { ManifestRequest } from './manifest-request';
 import { makeFolder, replaceFile } from './safe-write';
 
@@ -15,6 +16,8 @@ export interface ManifestEntry extends Omit<ImageResult, 'itemId' | 'file' | 'st
   status: ImageResult['status'] | 'queued';
   /** Relative to the batch folder. */
   file: string | null;
+  /** The stored image's size, from its header (the request's `width`/`height` may differ). */
+  imageSize?: ImageSize;
 }
 
 export interface Manifest {
@@ -73,7 +76,15 @@ export function buildManifest(o: {
     counts[r.status]++;
     if (r.skipped) counts.skipped++;
     const { itemId: _i, at: _a, seq: _s, file, ...rest } = r;
-    return { id, ...request, ...rest, file: file ? imageEntryName(o.dir, file) : null };
+    // The image's own size, read from its header (`width`/`height` are the request's: a provider may answer another).
+    const size = file && r.status === 'succeeded' ? storedImageSize(file) : undefined;
+    return {
+      id,
+      ...request,
+      ...rest,
+      file: file ? imageEntryName(o.dir, file) : null,
+      ...(size ? { imageSize: size } : {}),
+    };
   });
   return {
     batchId: o.batchId,

@@ -38,13 +38,13 @@ describe('imagebatch inspect', () => {
     const cat = await runCli(['inspect', path.join(out, id, 'cat.png'), '--json']);
     expect(cat.code, cat.stderr).toBe(0);
     const doc = JSON.parse(cat.stdout);
-    expect(doc.parameters).toMatch(/^一只猫坐在窗台上，水彩风格\nSeed: 7, Size: 512x512, /);
+    expect(doc.parameters).toMatch(/^一只猫坐在窗台上，水彩风格\nSeed: 7, Size: 64x64, /);
     expect(doc.imagebatch).toMatchObject({
       prompt: '一只猫坐在窗台上，水彩风格',
       prompts: ['一只猫坐在窗台上，水彩风格'],
       seed: 7,
-      width: 512,
-      height: 512,
+      width: 64,
+      height: 64,
       provider: 'volcengine',
       batchId: id,
       itemId: 'cat',
@@ -58,6 +58,8 @@ describe('imagebatch inspect', () => {
         .digest('hex'),
     );
     expect(entry.providerTaskId).toBe(doc.imagebatch.taskId);
+    // The request asked 512x512; the manifest says both that and the stored image's own size.
+    expect(entry).toMatchObject({ width: 512, height: 512, imageSize: { width: 64, height: 64 } });
   });
 
   it("reads a JPEG's sidecar", async () => {

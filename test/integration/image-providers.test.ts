@@ -53,7 +53,12 @@ describe('imageWorkflow and its providers', () => {
     expect(r.providerTaskId).toBeUndefined();
     expect(env.sim.stats().byProvider.openai?.submissions).toBe(1);
     const meta = readPngMetadata(fs.readFileSync(r.file!));
-    expect(meta.imagebatch).toMatchObject({ prompt: 'a paper lantern on a pond', width: 512, provider: 'openai' });
+    expect(meta.imagebatch).toMatchObject({
+      prompt: 'a paper lantern on a pond',
+      width: 64,
+      height: 64,
+      provider: 'openai',
+    });
     expect(meta.imagebatch).not.toHaveProperty('seed');
     await maybeRecordHistory(handle, 'image-sync');
   });

@@ -112,7 +112,7 @@ describe('collectImage with metadata', () => {
     const found = readPngMetadata(fs.readFileSync(first.file));
     expect(found.imagebatch).toMatchObject({ prompt: 'a fox', seed: 3, provider: 'dashscope', taskId: out.taskId });
     expect(found.imagebatch).toMatchObject({ model: out.model });
-    expect(found.parameters).toBe(`a fox\nSeed: 3, Model: ${out.model}, Provider: dashscope`);
+    expect(found.parameters).toBe(`a fox\nSeed: 3, Size: 128x128, Model: ${out.model}, Provider: dashscope`);
 
     const before = fs.statSync(first.file);
     const again: StoredImage = await new MockActivityEnvironment({ attempt: 2 }).run(acts.collectImage, {
