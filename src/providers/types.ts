@@ -1,7 +1,7 @@
 // The provider interface: plain async functions over HTTP, nothing of Temporal.
 import { ErrorType, type ErrorTypeName } from '../shared/errors';
 import type { AccountIdentity } from './account';
-import type { ComfyWorkflow } from './comfyui/graph';
+import type { ComfyWorkflow } from './comfyui/graph-types';
 import type { ImageRequestSpec, ProviderKind } from '../shared/types';
 
 export interface ReferenceImage {

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildComfyGraph, comfyPromptId } from '../../src/providers/comfyui/client';
 import { DEFAULT_COMFY_WORKFLOW } from '../../src/providers/comfyui/default-graph';
-import { applyGraphMapping, applyGraphParams, type ApiGraph } from '../../src/providers/comfyui/graph';
+import { applyGraphMapping, applyGraphParams } from '../../src/providers/comfyui/graph';
+import type { ApiGraph } from '../../src/providers/comfyui/graph-types';
 import { ProviderError } from '../../src/providers/types';
 
 const { graph, mapping } = DEFAULT_COMFY_WORKFLOW;

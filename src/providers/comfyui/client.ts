@@ -17,7 +17,8 @@ import {
 import { DEFAULT_COMFY_WORKFLOW } from './default-graph';
 import { COMFYUI_ENV } from './env';
 import { comfyuiHttpError, historyError } from './errors';
-import { type ApiGraph, applyGraphMapping, applyGraphParams, type ComfyWorkflow, mappedValue } from './graph';
+import { applyGraphMapping, applyGraphParams, mappedValue } from './graph';
+import type { ApiGraph, ComfyWorkflow } from './graph-types';
 
 export const COMFYUI_DEFAULT_URL = 'http://127.0.0.1:8188';
 

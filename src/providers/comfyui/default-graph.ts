@@ -1,7 +1,7 @@
 // The text-to-image graph imagebatch sends when an item names none: ComfyUI's own basic Stable Diffusion example in
 // API format (checkpoint, two prompts, empty latent, sampler, VAE decode, save), and where each item field goes.
 // The checkpoint is the item's `model`; the default is the SD 1.5 file ComfyUI's examples name.
-import type { ComfyWorkflow } from './graph';
+import type { ComfyWorkflow } from './graph-types';
 
 export const COMFYUI_DEFAULT_CHECKPOINT = 'v1-5-pruned-emaonly.safetensors';
 

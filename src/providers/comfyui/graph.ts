@@ -1,32 +1,7 @@
 // ComfyUI API-format graphs and the mapping that says which node inputs take an item's fields. A graph is any
 // workflow exported with "Save (API)"; its mapping names, for each field, one node input or several.
 import { invalidRequest } from '../types';
-
-export interface GraphNode {
-  class_type: string;
-  inputs: Record<string, unknown>;
-  _meta?: { title?: string };
-}
-
-/** Node id to node, as ComfyUI's "Save (API)" writes it. */
-export type ApiGraph = Record<string, GraphNode>;
-
-export interface InputRef {
-  node: string;
-  input: string;
-}
-
-export type MappedField = 'prompt' | 'negativePrompt' | 'seed' | 'width' | 'height' | 'model';
-
-/** Which node inputs take each field; `prompt` is required, a graph without the others just cannot set them. */
-export type GraphMapping = { prompt: InputRef | InputRef[] } & Partial<Record<MappedField, InputRef | InputRef[]>>;
-
-export interface ComfyWorkflow {
-  graph: ApiGraph;
-  mapping: GraphMapping;
-}
-
-export type GraphValues = Partial<Record<MappedField, string | number>>;
+import type { ApiGraph, GraphMapping, GraphValues, InputRef, MappedField } from './graph-types';
 
 const targets = (r: InputRef | InputRef[] | undefined): InputRef[] => (r === undefined ? [] : [r].flat());
 

@@ -3,7 +3,8 @@
 // activity (the file may have changed since; only its path travels in history).
 import fs from 'node:fs';
 import { invalidRequest, ProviderError } from '../types';
-import { applyGraphMapping, type ComfyWorkflow, type GraphValues, type MappedField } from './graph';
+import { applyGraphMapping } from './graph';
+import type { ComfyWorkflow, GraphValues, MappedField } from './graph-types';
 
 /** A graph with its mapping is kilobytes; a file far larger is not one. */
 export const MAX_WORKFLOW_FILE_BYTES = 5 * 1024 * 1024;
