@@ -32,7 +32,9 @@ describe('imagebatch inspect', () => {
 
     const fox = await runCli(['inspect', path.join(out, id, 'fox.png')]);
     expect(fox.code, fox.stdout + fox.stderr).toBe(0);
-    expect(fox.stdout).toContain('a red fox in fresh snow\nNegative prompt: blurry\nSeed: 42, Model: jimeng_t2i_v40');
+    expect(fox.stdout).toContain(
+      'a red fox in fresh snow\nNegative prompt: blurry\nSeed: 42, Size: 128x128, Model: jimeng_t2i_v40',
+    );
     expect(fox.stdout).toMatch(/Provider: volcengine/);
 
     const cat = await runCli(['inspect', path.join(out, id, 'cat.png'), '--json']);
