@@ -18,6 +18,13 @@ const REASONS: Record<string, string> = {
   ENXIO: 'something other than a regular file is in the way',
 };
 
+/**
+ * What does not heal by itself: something in the way (a symbolic link, a file where a folder goes or the reverse, a
+ * device or pipe). Until someone removes it every retry fails the same way, so even the batch's own files fail at
+ * once (the batch pauses with the reason and writes again on resume). A full disk or quota may clear: those wait.
+ */
+const IN_THE_WAY = new Set(['ELOOP', 'ENOTDIR', 'EISDIR', 'ERR_FS_EISDIR', 'EEXIST', 'ENXIO']);
+
 /** Why the folder cannot be written, in words, when `err` is such a failure. */
 export function localStorageReason(err: unknown): string | undefined {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
@@ -26,8 +33,8 @@ export function localStorageReason(err: unknown): string | undefined {
 
 /**
  * Runs a write in the output folder `dir`; a failure of the folder becomes a LocalStorage failure that says so.
- * `retry`: the activity's retry policy tries again (the batch's own files: it waits until there is room); else
- * non-retryable (an item: the workflow decides).
+ * `retry`: the activity's retry policy tries again (the batch's own files: it waits until there is room), unless
+ * something is in the way (IN_THE_WAY); else non-retryable (an item: the workflow decides).
  */
 export async function writingIn<T>(dir: string, retry: boolean, fn: () => T | Promise<T>): Promise<T> {
   try {
@@ -39,7 +46,7 @@ export async function writingIn<T>(dir: string, retry: boolean, fn: () => T | Pr
     throw ApplicationFailure.create({
       type: ErrorType.LocalStorage,
       message: `the output folder ${dir} cannot be written: ${reason}${where ? ` (${where})` : ''}`,
-      nonRetryable: !retry,
+      nonRetryable: !retry || IN_THE_WAY.has((err as NodeJS.ErrnoException).code ?? ''),
     });
   }
 }

@@ -41,6 +41,8 @@ export class BatchWindow {
   private updatedAt = new Date().toISOString();
   /** Bumped by every report and control request: the window loop wakes on it. */
   changes = 0;
+  /** The batch's own files could not be written (something in the way): it waits, paused, to write them again. */
+  private waitingToSave = false;
 
   constructor(protected readonly input: BatchInput) {
     this.total = input.items.kind === 'inline' ? input.items.items.length : input.items.count;
@@ -166,6 +168,25 @@ export class BatchWindow {
     this.touch();
   }
 
+  /**
+   * The batch's results or manifest cannot be written until someone removes what is in the way (a link planted in
+   * its folder): it pauses, saying why, as for an image that cannot be stored; resume (or a cancel) tries again.
+   */
+  pauseToSave(reason: string): void {
+    this.s.paused = true;
+    this.s.pauseReason = `paused: ${reason}`;
+    this.waitingToSave = true;
+    this.touch();
+  }
+  /** Whether the write that paused the batch may be tried again: resumed, or being cancelled. */
+  get mayTrySaveAgain(): boolean {
+    return !this.s.paused || this.s.cancelRequested;
+  }
+  /** The write is tried again now. */
+  savingAgain(): void {
+    this.waitingToSave = false;
+  }
+
   /** Why nothing more starts although items wait: the output folder cannot be written, or the budget is spent. */
   stopped(): string | undefined {
     if (this.s.paused && this.s.pauseReason) return this.s.pauseReason;
@@ -209,7 +230,8 @@ export class BatchWindow {
       concurrency: this.s.concurrency,
       paused: this.s.paused,
       cancelRequested: this.s.cancelRequested,
-      done: this.done(),
+      // Every item has ended, but its results wait to be written: not done (a follower sees it stopped, and why).
+      done: this.done() && !this.waitingToSave,
       startedAt: this.s.startedAt,
       updatedAt: this.updatedAt,
       recentFailures: this.s.recentFailures,

@@ -275,4 +275,25 @@ describe('BatchLedger: an output folder that cannot be written', () => {
     expect(ledger.stopped()).toBeUndefined();
     expect(await startNext(ledger, loader)).toEqual(['i3']);
   });
+
+  it('pauses, not done, while its own files wait for what is in the way; resume or a cancel lets it write again', async () => {
+    const { ledger, loader } = batch(2, 2);
+    await startNext(ledger, loader);
+    for (const id of ['i1', 'i2']) ledger.settle(result(id, 'succeeded'));
+    expect(ledger.done()).toBe(true);
+    const why = 'the output folder /out/b cannot be written: a symbolic link is in the way (/out/b/.imagebatch/x)';
+    ledger.pauseToSave(why);
+    // Every item has ended, but its results are not written: a follower sees the batch stopped, saying why.
+    expect(ledger.progress()).toMatchObject({ paused: true, done: false, running: 0, stopped: `paused: ${why}` });
+    expect(ledger.mayTrySaveAgain).toBe(false);
+    expect(ledger.resume('strict').message).toBe('resumed');
+    expect(ledger.mayTrySaveAgain).toBe(true);
+    ledger.savingAgain();
+    expect(ledger.progress()).toMatchObject({ paused: false, done: true });
+    expect(ledger.progress().stopped).toBeUndefined();
+    // A cancel lets it try again too (nobody would resume a batch being cancelled).
+    ledger.pauseToSave(why);
+    ledger.cancel(undefined, undefined, 'strict');
+    expect(ledger.mayTrySaveAgain).toBe(true);
+  });
 });
