@@ -11,7 +11,7 @@ import { batchWorkflowId } from '../batch-start';
 import { selection, sendControl } from '../control-request';
 import { EXIT, UsageError } from '../exit-codes';
 import { startAndFollow, withInProcessWorker } from '../in-process';
-import { planForBatch } from '../provider-plan';
+import { heldAccounts, planForBatch, providersNeeded } from '../provider-plan';
 import { setupProviders } from '../provider-setup';
 import { type Session, withSession } from '../session';
 import { type AccountLimits, resolveAccountLimits } from '../settings';
@@ -57,10 +57,11 @@ async function retryFinished(
   }
   const want = new Set(wanted);
   const retryId = await freeRetryId(session.client, batch.batchId);
+  const retried = (await readItems(old.items)).filter((i) => want.has(i.id));
   const input: BatchInput = {
     ...old,
     batchId: retryId,
-    items: { kind: 'inline', items: (await readItems(old.items)).filter((i) => want.has(i.id)) },
+    items: { kind: 'inline', items: retried },
     retryOf: manifest.retryOf ?? batch.batchId,
     state: undefined,
     continueAsNewAfterEvents: undefined,
@@ -68,9 +69,12 @@ async function retryFinished(
   // The old batch's queue and provider: its accounts are there, and a real batch is never retried on the simulator.
   const plan = await planForBatch(batch, input, flags.provider);
   const setup = { ...(await setupProviders(plan, flags.endpoint)), accountLimits };
+  // Worked here: on this process's accounts (the old batch's may be another key's, whose worker is not here).
+  const accounts = heldAccounts(setup.providers, providersNeeded(plan.batch, retried), setup.taskQueue);
+  const here = { ...input, accounts: accounts.length ? accounts : undefined };
   try {
     return await withInProcessWorker(session, setup, () =>
-      startAndFollow(session, input, {
+      startAndFollow(session, here, {
         taskQueue: setup.taskQueue,
         json: Boolean(flags.json),
         banner: [`Retrying ${wanted.length} item(s) of batch ${batch.batchId} into ${old.outDir}`],
