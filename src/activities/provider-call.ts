@@ -6,6 +6,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import { type GenerateRequest, invalidRequest } from '../providers/types';
 import { ErrorType } from '../shared/errors';
 import type { ImageRequestSpec, ProviderKind } from '../shared/types';
+import { measuredCall } from '../metrics/provider-metrics';
 import { classified } from './failures';
 import { loadReferenceImages } from './references';
 
@@ -32,7 +33,7 @@ export async function callProvider<T>(
         throw invalidRequest((err as Error).message);
       }
       const { workflow, ...request } = input.request;
-      return call({ ...request, referenceImages }, workflow);
+      return measuredCall(input.provider, () => classified(() => call({ ...request, referenceImages }, workflow)));
     });
   } catch (err) {
     const throttled = throttledAnswer(input, err);

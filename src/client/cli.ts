@@ -20,7 +20,8 @@ import { listCommand, statusCommand, watchCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
 import { EXIT, NoWorker, UsageError } from './exit-codes';
 import { ItemsFileError } from '../items/reader';
-import { applyCommandEnv, BOUNDS, ENV_NAME, flagArg } from './settings';
+import { applyCommandEnv, BOUNDS, ENV_NAME, flagArg, metricsAddress } from './settings';
+import { prometheusExporter } from '../metrics/prometheus';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -167,6 +168,10 @@ export function buildProgram(): Command {
     )
     .option('--max-activities <n>', 'concurrent activity executions (default 100)', intArg(1, 10000))
     .option('--max-workflow-tasks <n>', 'concurrent workflow task executions', intArg(1, 10000))
+    .option(
+      '--metrics <ip:port>',
+      "serve Prometheus metrics (the SDK's and imagebatch's) at http://IP:PORT/metrics (default IMAGEBATCH_METRICS)",
+    )
     .addOption(commandEnvOption())
     .addOption(configOption())
     .addOption(dbOption())
@@ -296,23 +301,38 @@ export function buildProgram(): Command {
 }
 
 /** Worker logs: INFO for a long-running worker, only errors while `run` draws progress. IMAGEBATCH_LOG_LEVEL overrides. */
-function installLogger(argv: string[]) {
+function installLogger(argv: string[], metrics?: string) {
   const level = (process.env.IMAGEBATCH_LOG_LEVEL ?? (argv[2] === 'worker' ? 'INFO' : 'ERROR')).toUpperCase();
   const valid = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
   const lvl = (valid.includes(level) ? level : 'WARN') as 'INFO';
   Runtime.install({
     logger: new WorkerLogger(lvl),
     // The SDK core's own messages (e.g. reconnect retries while a server restarts) follow the same level.
-    telemetryOptions: { logging: { filter: { core: lvl, other: lvl }, forward: {} } },
+    telemetryOptions: {
+      logging: { filter: { core: lvl, other: lvl }, forward: {} },
+      ...(metrics ? { metrics: prometheusExporter(metrics) } : {}),
+    },
     // `worker` stops gracefully on SIGINT/SIGTERM (the SDK's default); `run` handles Ctrl-C itself (cancel or detach).
     ...(argv[2] === 'worker' ? {} : { shutdownSignals: [] }),
   });
 }
 
-export async function main(argv = process.argv): Promise<void> {
-  installLogger(argv);
+function installRuntime(argv: string[], command: Command) {
+  const metrics = command.name() === 'worker' ? metricsAddress(command.opts()) : undefined;
   try {
-    await buildProgram().parseAsync(argv);
+    installLogger(argv, metrics);
+  } catch (err) {
+    // The exporter could not bind (the port is taken, the address is not this machine's).
+    throw new UsageError(`metrics at ${metrics}: ${(err as Error).message}`);
+  }
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    const program = buildProgram();
+    // The SDK runtime is made once, before the command connects, once its flags are known (`worker --metrics`).
+    program.hook('preAction', (_program, command) => installRuntime(argv, command));
+    await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof ItemsFileError) {
       for (const p of err.problems) console.error(p);

@@ -3,6 +3,7 @@
 // `providers.<provider>.max_in_flight`). Every numeric setting has one set of bounds (BOUNDS), wherever it comes
 // from: a config value the flag would refuse is refused too (exit 2), naming the file and the key.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { COMMAND_ENV_VAR } from '../activities/completion';
@@ -227,4 +228,20 @@ export function resolveSettings(flags: SettingFlags, env: NodeJS.ProcessEnv = pr
     ...(retries !== undefined ? { retries } : {}),
   });
   return { concurrency, policy, accountLimits: accountLimitsOf(config, env), sources };
+}
+
+/** Where `worker` serves Prometheus metrics: `--metrics IP:PORT`, else IMAGEBATCH_METRICS; undefined: nowhere. */
+export function metricsAddress(flags: { metrics?: string }, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = flags.metrics ?? (env.IMAGEBATCH_METRICS || undefined);
+  if (value === undefined) return undefined;
+  const wrong = hostPortProblem(value);
+  if (wrong) throw new UsageError(`${flags.metrics ? '--metrics' : 'IMAGEBATCH_METRICS'}: ${wrong}`);
+  return value;
+}
+
+/** IP:PORT (an IPv6 address in brackets), which the SDK's Prometheus exporter binds (no host names); else why not. */
+function hostPortProblem(value: string): string | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const ok = m && (m[1] ? net.isIPv6(m[1]) : net.isIPv4(m[2])) && Number(m[3]) <= 65535;
+  return ok ? undefined : `expected IP:PORT (e.g. 0.0.0.0:9464 or [::]:9464), got '${value}'`;
 }

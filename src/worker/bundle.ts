@@ -6,9 +6,16 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 
 export const BUNDLE_FILE = path.join(__dirname, '../workflow-bundle.js');
 
+/** The workflow interceptor modules (the images' metrics), beside the workflows: bundled with them, or loaded so. */
+export function workflowInterceptorModules(): string[] {
+  const ts = path.join(__dirname, '../workflows/metrics.ts');
+  return [fs.existsSync(ts) ? ts : path.join(__dirname, '../workflows/metrics.js')];
+}
+
 async function main() {
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.join(__dirname, '../workflows/index.js'),
+    workflowInterceptorModules: workflowInterceptorModules(),
     logger: new DefaultLogger('WARN'),
   });
   fs.writeFileSync(`${BUNDLE_FILE}.tmp`, code);

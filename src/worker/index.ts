@@ -16,7 +16,7 @@ export function workflowsPath(): string {
 }
 
 /** The bundle `npm run build` made, beside the compiled workflows it came from; the sources under a TS runner. */
-function defaultWorkflows(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+function defaultWorkflows(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors'> {
   const source = workflowsPath();
   return source.endsWith('.js') && fs.existsSync(BUNDLE_FILE)
     ? { workflowBundle: { codePath: BUNDLE_FILE } }

@@ -5,7 +5,8 @@ import { setupWorker } from '../in-process';
 import { planProviders } from '../provider-plan';
 import { setupProviders } from '../provider-setup';
 import { openSession } from '../session';
-import { resolveAccountLimits } from '../settings';
+import { metricsAddress, resolveAccountLimits } from '../settings';
+import { reportAccountSlots, servedAccounts } from '../../metrics/account-slots';
 
 export interface WorkerFlags {
   provider?: string;
@@ -15,6 +16,7 @@ export interface WorkerFlags {
   maxWorkflowTasks?: number;
   taskQueue?: string;
   config?: string;
+  metrics?: string;
 }
 
 /** "fal ('q@fal'), dashscope ('q@dashscope')" */
@@ -41,8 +43,10 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     const limits = Object.entries(accountLimits).map(([p, n]) => `${p} ${n}`);
     if (limits.length) console.error(`Accounts this worker opens start with the limit: ${limits.join(', ')}.`);
     if (session.uiUrl) console.error(`Web UI: ${session.uiUrl}`);
+    if (metricsAddress(flags)) console.error(`Prometheus metrics: http://${metricsAddress(flags)}/metrics`);
     // The SDK's runtime turns SIGINT/SIGTERM into a graceful shutdown, which ends run().
-    await worker.run();
+    const stopSlots = metricsAddress(flags) ? reportAccountSlots(session.client, servedAccounts(setup)) : undefined;
+    await worker.run().finally(stopSlots);
     return 0;
   } finally {
     await session.close();
