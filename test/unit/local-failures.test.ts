@@ -91,7 +91,7 @@ describe('an output folder that cannot be written', () => {
     expect(f.message).toMatch(/cannot be written: a folder is in the way of a file/);
   });
 
-  it('fails writeManifest as a retryable LocalStorage and leaves no manifest.json.tmp', async () => {
+  it('fails writeManifest at once (a folder in the way does not heal: the batch pauses) and leaves no .tmp', async () => {
     fs.mkdirSync(batchFolder(outDir).manifest);
     const f = await failure(
       new MockActivityEnvironment().run(acts.writeManifest, {
@@ -102,7 +102,7 @@ describe('an output folder that cannot be written', () => {
         provider: 'volcengine' as const,
       }),
     );
-    expect(f).toMatchObject({ type: 'LocalStorage', nonRetryable: false });
+    expect(f).toMatchObject({ type: 'LocalStorage', nonRetryable: true });
     expect(fs.readdirSync(outDir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 });

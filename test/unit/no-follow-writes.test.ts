@@ -101,13 +101,13 @@ describe('writes in the output folder', () => {
     untouched();
   });
 
-  it('make recordResults fail as LocalStorage (retried by the batch) naming the link', async () => {
+  it('make recordResults fail as LocalStorage at once (the batch pauses, not retries) naming the link', async () => {
     plant(batchFolder(dir).resultsLog);
     const { recordResults } = createBatchActivities();
     const err = await new MockActivityEnvironment()
       .run(recordResults, { outDir: dir, results: [record] })
       .catch((e: unknown) => e);
-    expect(err).toMatchObject({ type: 'LocalStorage', nonRetryable: false });
+    expect(err).toMatchObject({ type: 'LocalStorage', nonRetryable: true });
     expect((err as Error).message).toMatch(/cannot be written: a symbolic link is in the way/);
     untouched();
   });
