@@ -3,7 +3,8 @@
 // and another worker runs it again: a hook runs at least once, never for certain exactly once.
 import { ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import type { BatchSummary } from '../shared/batch-types';
-import { outgoing } from './failures';
+import { truncated } from './failures';
+import { redactSecrets } from '../providers/redact';
 import { runHookCommand } from './hook-command';
 import { judgeAnswer, SECRET_VAR, webhookHeaders } from './webhook';
 
@@ -59,9 +60,10 @@ export function createCompletionActivities(deps: CompletionDeps = {}) {
           signal: cancellationSignal(),
         }),
       );
-      if (out) log.info('completion command output', { batchId: summary.batchId, output: outgoing(out) });
+      if (out) log.info('completion command output', { batchId: summary.batchId, output: redactSecrets(out, env()) });
     } catch (err) {
-      throw ApplicationFailure.retryable(outgoing((err as Error).message), 'CompletionCommandFailed');
+      // Its stderr's tail is bounded already (the end, where the reason is): redacted, not cut again from the start.
+      throw ApplicationFailure.retryable(redactSecrets((err as Error).message, env()), 'CompletionCommandFailed');
     }
   }
 
@@ -90,7 +92,7 @@ export function createCompletionActivities(deps: CompletionDeps = {}) {
       } catch (err) {
         const cause = (err as { cause?: Error }).cause;
         throw ApplicationFailure.retryable(
-          outgoing(`${(err as Error).message}${cause ? `: ${cause.message}` : ''}`),
+          truncated(redactSecrets(`${(err as Error).message}${cause ? `: ${cause.message}` : ''}`, env())),
           'WebhookFailed',
         );
       }

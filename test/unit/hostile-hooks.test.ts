@@ -11,6 +11,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { COMMAND_ENV_VAR, createCompletionActivities } from '../../src/activities/completion';
 import { applyCommandEnv } from '../../src/client/settings';
 import type { BatchSummary } from '../../src/shared/batch-types';
+import { failure } from '../helpers/failures';
 
 const summary: BatchSummary = {
   batchId: 'b1',
@@ -131,5 +132,14 @@ describe("the completion command's environment", () => {
     expect(env[COMMAND_ENV_VAR]).toBe('MY_BUCKET');
     fs.writeFileSync(config, JSON.stringify({ image_generation: { on_complete_env: ['NOT A NAME'] } }));
     expect(() => applyCommandEnv({ config }, {})).toThrow(/on_complete_env: expected a list of environment/);
+  });
+
+  it("redacts a secret it was given from its failure (its stderr's tail enters history)", async () => {
+    const acts = createCompletionActivities({
+      env: { PATH: process.env.PATH, API_TOKEN: 'tok-0123456789', [COMMAND_ENV_VAR]: 'API_TOKEN' },
+    });
+    const command = 'echo "auth with $API_TOKEN refused" >&2; exit 4';
+    const f = await failure(new MockActivityEnvironment().run(acts.runCompletionCommand, { command, summary }));
+    expect(f.message).toBe('the command exited with 4: auth with [redacted] refused');
   });
 });
