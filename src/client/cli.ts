@@ -9,6 +9,7 @@ import { MAX_CONCURRENCY } from '../shared/constants';
 import { action } from './action';
 import { cancelCommand, concurrencyCommand, pauseCommand } from './commands/control';
 import { devServerCommand } from './commands/dev-server';
+import { eventsCommand } from './commands/events';
 import { inspectCommand } from './commands/inspect';
 import { limitCommand } from './commands/limit';
 import { resumeCommand } from './commands/resume';
@@ -192,6 +193,13 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON at the end')
     .addOption(dbOption())
     .action(action(watchCommand));
+
+  program
+    .command('events')
+    .argument('<batch>', 'batch id')
+    .description('print one JSON line per image as it ends (from the start), then one for the batch when it ends')
+    .addOption(dbOption())
+    .action(action(eventsCommand));
 
   program
     .command('list')
