@@ -62,9 +62,13 @@ describe("a task on another account's queue", () => {
       failure(new MockActivityEnvironment(other).run(acts.submitImage, { ...target, request: { prompt: 'a fox' } })),
       failure(new MockActivityEnvironment(other).run(acts.collectImage, { ...target, taskId: 't1', model: 'm' })),
       failure(
-        new MockActivityEnvironment(other).run(acts.cancelImage, { provider: 'dashscope', taskId: 't1', model: 'm' }),
+        new MockActivityEnvironment(other).run(acts.cancelImage, {
+          provider: target.provider,
+          taskId: 't1',
+          model: 'm',
+        }),
       ),
-      failure(new MockActivityEnvironment(other).run(acts.openAccount, { provider: 'dashscope', taskQueue: 'q' })),
+      failure(new MockActivityEnvironment(other).run(acts.openAccount, { provider: target.provider, taskQueue: 'q' })),
     ]);
     for (const f of refusals) {
       expect(f).toMatchObject({ type: 'OtherAccount', nonRetryable: false });
