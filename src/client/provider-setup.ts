@@ -17,7 +17,11 @@ export interface ProviderSetup {
 }
 
 /** `--endpoint` is the endpoint of the batch's provider (the first of `--provider`). */
-export function withEndpoint(plan: ProviderPlan, endpoint: string | undefined, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function withEndpoint(
+  plan: ProviderPlan,
+  endpoint: string | undefined,
+  env: NodeJS.ProcessEnv,
+): NodeJS.ProcessEnv {
   return endpoint ? { ...env, [PROVIDER_ENDPOINT_VARIABLE[plan.batch.provider]]: endpoint } : env;
 }
 

@@ -2,11 +2,12 @@
 // run's report is not a second image), its variant from the child's start, and a child gone without reporting.
 import { describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { google } from '@temporalio/proto';
 import { ImageEventReader } from '../../src/client/image-events';
 import type { ImageResult } from '../../src/shared/types';
 
 const payloads = (v: unknown) => ({ payloads: [defaultPayloadConverter.toPayload(v)] });
-const time = { seconds: 1_700_000_000, nanos: 5_000_000 };
+const time = google.protobuf.Timestamp.fromObject({ seconds: 1_700_000_000, nanos: 5_000_000 });
 
 const childStarted = (workflowId: string, item: object) => ({
   eventTime: time,
