@@ -5,32 +5,11 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
+import { childClosedResult } from '../shared/child-results';
+import { type ImageEvent, imageEvent } from '../shared/image-event';
 import { imageFinishedSignal } from '../shared/messages';
 import type { ImageResult, ImageWorkflowInput, ProviderKind } from '../shared/types';
 import { batchWorkflowId } from './batch-start';
-
-/** One image that ended: one JSON line of `imagebatch events`. */
-export interface ImageEvent {
-  type: 'image';
-  itemId: string;
-  /** A variant of an item with `n` or `seeds`: the item it is one of, and which (1-based). */
-  group?: string;
-  variant?: number;
-  status: ImageResult['status'];
-  file?: string;
-  sha256?: string;
-  provider: ProviderKind;
-  model?: string;
-  /** The prompt of the last submission (a moderation rewrite's, if there was one). */
-  prompt?: string;
-  /** Provider submissions made for it. */
-  attempts: number;
-  seed?: number;
-  error?: string;
-  errorType?: string;
-  /** When the batch heard of it (ISO time). */
-  endedAt: string;
-}
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -41,30 +20,6 @@ interface Child {
 
 const when = (e: HistoryEvent) =>
   new Date(Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6)).toISOString();
-
-function imageEvent(r: ImageResult, child: Child | undefined, endedAt: string): ImageEvent {
-  const { group, variant } = child?.item ?? {};
-  return dropUndefined<ImageEvent>({
-    type: 'image',
-    itemId: r.itemId,
-    group,
-    variant,
-    status: r.status,
-    file: r.file,
-    sha256: r.sha256,
-    provider: r.provider,
-    model: r.model,
-    prompt: r.prompts.at(-1),
-    attempts: r.attempts,
-    seed: r.seed,
-    error: r.error,
-    errorType: r.errorType,
-    endedAt,
-  });
-}
-
-const dropUndefined = <T extends object>(o: T): T =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 /**
  * What one history event says of the batch's images. `children` (child workflow id -> its item) is filled from the
@@ -90,7 +45,7 @@ export class ImageEventReader {
       const key = from?.workflowId ? `${from.workflowId}/${from.runId}` : `event ${e.eventId}`;
       if (this.seen.has(key)) return undefined;
       this.seen.add(key);
-      return imageEvent(result, from?.workflowId ? this.children.get(from.workflowId) : undefined, when(e));
+      return imageEvent(result, from?.workflowId ? this.children.get(from.workflowId)?.item : undefined, when(e));
     }
     // A child that ended without reporting (terminated, timed out): the batch counts it failed, so does its line.
     const gone =
@@ -102,18 +57,16 @@ export class ImageEventReader {
       if (!child || this.seen.has(key)) return undefined;
       this.seen.add(key);
       const how = e.childWorkflowExecutionTerminatedEventAttributes ? 'terminated' : 'timed out';
-      return dropUndefined<ImageEvent>({
-        type: 'image',
-        itemId: child.item.id,
-        group: child.item.group,
-        variant: child.item.variant,
-        status: 'failed',
-        provider: child.provider,
-        attempts: 0,
-        error: `its workflow ${gone.workflowId} closed without a result: ${how}`,
-        errorType: 'ChildClosed',
-        endedAt: when(e),
+      const { item, provider } = child;
+      const r = childClosedResult({
+        itemId: item.id,
+        provider,
+        childId: gone.workflowId,
+        how,
+        cancelled: false,
+        prompts: [],
       });
+      return imageEvent(r, item, when(e));
     }
     return undefined;
   }
