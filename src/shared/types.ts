@@ -6,9 +6,21 @@ import type { ProviderKind } from './providers';
 export { PROVIDER_KINDS, type ProviderKind } from './providers';
 export type { ImageItem, ImagePolicy, ImageRequestSpec } from './item-schema';
 
+/**
+ * `import-tasks`: the provider task another tool submitted (and paid for), which the image collects instead of
+ * submitting. Carried on the item, so the batch hands it to the image as it is; absent in every other image.
+ */
+export interface AdoptedTask {
+  taskId: string;
+  /** The folder the image goes into instead of the batch's (the task file's `output_path`). */
+  outDir: string;
+  /** When the provider no longer knows the task (or it failed), submit the item afresh; else the image fails. */
+  resubmit?: boolean;
+}
+
 export interface ImageWorkflowInput {
   batchId: string;
-  item: ImageItem;
+  item: ImageItem & { adopt?: AdoptedTask };
   provider: ProviderKind;
   /** Folder the image goes into: `<out>/<batchId>`. */
   outDir: string;

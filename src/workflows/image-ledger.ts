@@ -42,6 +42,8 @@ export class ImageLedger {
   private pendingTask: ProviderTaskRef | undefined;
   /** Workflow time of the first throttle in a row on this provider (a fallback moves on past the max wait). */
   private throttledSince: number | undefined;
+  /** import-tasks: the task another tool submitted, collected first (undefined once it has been taken up). */
+  private adoptable: ProviderTaskRef | undefined;
 
   constructor(private readonly input: ImageWorkflowInput) {
     const { item, policy } = input;
@@ -56,6 +58,7 @@ export class ImageLedger {
       variant: _variant,
       prompt: _prompt,
       seed: _seed,
+      adopt,
       ...providerRequest
     } = item;
     this.providerRequest = providerRequest;
@@ -69,6 +72,26 @@ export class ImageLedger {
     this.retriesLeft = policy.retries;
     this.simplificationsLeft = policy.simplifications;
     this.result = { itemId: item.id, status: 'failed', provider: this.provider, attempts: 0, prompts: [this.current] };
+    if (adopt) this.adoptable = { provider: this.provider, taskId: adopt.taskId, model: item.model ?? '' };
+  }
+
+  /** The folder the image goes into: the batch's, or an adopted task's own. */
+  get outDir(): string {
+    return this.input.item.adopt?.outDir ?? this.input.outDir;
+  }
+
+  /**
+   * import-tasks: the task another tool submitted and paid for, to collect instead of submitting (once, first).
+   * No submission of this image's: it counts no attempt and none of the budget.
+   */
+  takeAdopted(): ProviderTaskRef | undefined {
+    const task = this.adoptable;
+    this.adoptable = undefined;
+    if (!task) return undefined;
+    this.pendingTask = task;
+    this.result.providerTaskId = task.taskId;
+    this.result.model = task.model;
+    return task;
   }
 
   get provider(): ProviderKind {
@@ -159,6 +182,13 @@ export class ImageLedger {
   afterFailure(type: string, message: string): NextStep {
     this.result.error = message;
     this.result.errorType = type;
+    // An adopted task that failed or is gone: generated again only when asked (that is paying again).
+    const adopted = this.input.item.adopt;
+    if (adopted && this.pendingTask?.taskId === adopted.taskId && !this.result.tasks && !adopted.resubmit) {
+      this.pendingTask = undefined;
+      this.result.error = `${message} (the task was submitted before the import; --resubmit generates it again)`;
+      return { do: 'finish' };
+    }
     const meaning = failureMeaning(type);
     const moderation = meaning.resubmit === 'simpler-prompt';
     // Moderation refused the submit itself: a submission all the same (the item reported "attempts 0").

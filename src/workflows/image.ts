@@ -27,6 +27,7 @@ import { asMarkdownText } from '../shared/markdown';
 import { isSyncProvider } from '../shared/providers';
 import { ImageBatchId, ImageProvider, ImageState } from '../shared/search-attributes';
 import type {
+  CollectImageInput,
   ImageResult,
   ImageState as State,
   ImageWorkflowInput,
@@ -152,13 +153,17 @@ async function attempt(run: ImageRun): Promise<boolean> {
   const { input, ledger, slot } = run;
   if (ledger.budgetSpent()) return true;
   const request = ledger.request();
-  const target = { outDir: input.outDir, itemId: input.item.id, filename: input.item.filename };
+  const target = { outDir: ledger.outDir, itemId: input.item.id, filename: input.item.filename };
   const provider = ledger.provider;
   if (slot && !slot.held) {
     setState('waiting');
     setCurrentDetails(`**${asMarkdownText(input.item.id)}** · waiting for a slot of ${asMarkdownText(slot.label)}`);
     await slot.acquire();
   }
+  // import-tasks: the task another tool paid for is collected, never submitted again. (A new optional input: an
+  // image without it runs the same commands as before, so no patch.)
+  const adopted = ledger.takeAdopted();
+  if (adopted) return collect(run, adopted, { ...target, meta: ledger.metadata(request) });
   const sync = isSyncProvider(provider);
   const throttleAnswer = slot ? { throttledIsAnswer: true } : {};
   if (sync) {
@@ -189,10 +194,20 @@ async function attempt(run: ImageRun): Promise<boolean> {
   const task = ledger.answered(answer);
   if (!task) return true;
   if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled during submit');
+  return collect(run, task, { ...target, meta: ledger.metadata(request) });
+}
+
+/** Waits for the provider task and stores its image (the collect activity's retries are the poll loop). */
+async function collect(run: ImageRun, task: ProviderTaskRef, target: Omit<CollectImageInput, keyof ProviderTaskRef>) {
+  const { input, ledger } = run;
   setState('generating');
-  showWork(input, `${provider} task ${asMarkdownText(task.taskId)} · attempt ${ledger.result.attempts}`, ledger.prompt);
+  showWork(
+    input,
+    `${task.provider} task ${asMarkdownText(task.taskId)} · attempt ${ledger.result.attempts}`,
+    ledger.prompt,
+  );
   await sleep(input.policy.expectedLatencyMs);
-  ledger.succeeded(await run.activities.collectImage({ ...target, ...task, meta: ledger.metadata(request) }));
+  ledger.succeeded(await run.activities.collectImage({ ...target, ...task }));
   return true;
 }
 

@@ -247,3 +247,52 @@ describe('ImageLedger: cancelled', () => {
     expect(l.cancelled()).toMatchObject({ status: 'cancelled', error: 'cancelled', provider: 'dashscope' });
   });
 });
+
+describe('ImageLedger: a task adopted from the old tool (import-tasks)', () => {
+  const adopted = (resubmit = false) =>
+    new ImageLedger({
+      batchId: 'b1',
+      item: {
+        id: 't1',
+        prompt: 'a lighthouse',
+        model: 'jimeng_t2i_v40',
+        adopt: { taskId: 'old-1', outDir: '/work/old/images', ...(resubmit ? { resubmit } : {}) },
+      },
+      provider: 'volcengine',
+      outDir: '/tmp/out/b1',
+      policy,
+    });
+
+  it('collects the task once, first, into its own folder, counting no submission; nothing adopted leaves it as it was', () => {
+    const l = adopted();
+    expect(l.outDir).toBe('/work/old/images');
+    expect(l.request()).not.toHaveProperty('adopt');
+    expect(l.takeAdopted()).toEqual({ provider: 'volcengine', taskId: 'old-1', model: 'jimeng_t2i_v40' });
+    expect(l.task?.taskId).toBe('old-1');
+    expect(l.takeAdopted()).toBeUndefined();
+    l.succeeded(stored);
+    expect(l.final()).toMatchObject({ status: 'succeeded', attempts: 0, providerTaskId: 'old-1' });
+    expect(l.final().tasks).toBeUndefined();
+    const plain = ledger();
+    expect(plain.takeAdopted()).toBeUndefined();
+    expect(plain.outDir).toBe('/tmp/out/b1');
+  });
+
+  it('fails with the reason when the provider no longer knows the task, and never submits again', () => {
+    const l = adopted();
+    l.takeAdopted();
+    expect(l.afterFailure('TaskGone', 'task old-1 is not_found')).toEqual({ do: 'finish' });
+    expect(l.final()).toMatchObject({ status: 'failed', errorType: 'TaskGone', attempts: 0 });
+    expect(l.final().error).toContain('task old-1 is not_found');
+    expect(l.final().error).toContain('--resubmit');
+  });
+
+  it('with resubmit, generates a gone task again as any lost task (one retry spent)', () => {
+    const l = adopted(true);
+    l.takeAdopted();
+    expect(l.afterFailure('TaskGone', 'task old-1 is not_found')).toEqual({ do: 'retry' });
+    expect(l.task).toBeUndefined();
+    expect(l.answered({ taskId: 'new-1', model: 'jimeng_t2i_v40' })?.taskId).toBe('new-1');
+    expect(l.result).toMatchObject({ attempts: 1, tasks: 1 });
+  });
+});
