@@ -14,13 +14,20 @@ import type {
 import { withSource } from '../output/image-metadata';
 import { classified, taskPending, toFailure } from './failures';
 import { callProvider } from './provider-call';
-import { withHeartbeats } from './heartbeats';
+import { type Checkpoint, withHeartbeats } from './heartbeats';
 import { createGenerateActivity } from './image-generate';
 import { findExistingImage } from '../output/image-file';
 import { saveImage } from './image-save';
 import { writingIn } from './local-storage';
 import { asyncClient } from './provider-client';
-import { findJournaledTask, forgetTask, journalTask, prepareJournal, type SubmitKey } from './task-journal';
+import {
+  findJournaledTask,
+  forgetTask,
+  heartbeatedTask,
+  journalTask,
+  prepareJournal,
+  type SubmitKey,
+} from './task-journal';
 
 export interface ImageActivityDeps {
   providers: ProviderClients;
@@ -28,10 +35,12 @@ export interface ImageActivityDeps {
 }
 
 export function createImageActivities({ providers, maxImageBytes }: ImageActivityDeps) {
-  const submitImage = (input: SubmitImageInput): Promise<SubmitImageOutput> => withHeartbeats(() => submit(input));
+  // No heartbeat at the start: the accepted task's own heartbeat is then most often the attempt's first, sent at once.
+  const submitImage = (input: SubmitImageInput): Promise<SubmitImageOutput> =>
+    withHeartbeats((checkpoint) => submit(input, checkpoint), { beatAtStart: false });
   const collectImage = (input: CollectImageInput): Promise<StoredImage> => withHeartbeats(() => collect(input));
 
-  async function submit(input: SubmitImageInput): Promise<SubmitImageOutput> {
+  async function submit(input: SubmitImageInput, checkpoint: Checkpoint): Promise<SubmitImageOutput> {
     const existing = await findExistingImage(input);
     if (existing) return { existing };
     const client = asyncClient(providers, input.provider, 'submit');
@@ -39,11 +48,16 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
     const { workflowId, runId } = info.workflowExecution ?? { workflowId: '', runId: '' };
     const key: SubmitKey = { workflowId, runId, activityId: info.activityId };
     if (info.attempt > 1) {
-      const journaled = await findJournaledTask(input.outDir, input.itemId, key);
-      if (journaled) {
-        log.info('resumed the task an earlier attempt submitted', { itemId: input.itemId, taskId: journaled.taskId });
+      // The server's copy first (it reaches any worker), then this machine's (a heartbeat that never got out).
+      const earlier =
+        heartbeatedTask(info.heartbeatDetails) ?? (await findJournaledTask(input.outDir, input.itemId, key));
+      if (earlier) {
+        const { taskId, model, submittedAt } = earlier;
+        // Heartbeated again, so a retry of this attempt elsewhere finds it too.
+        checkpoint({ taskId, model, submittedAt });
+        log.info('resumed the task an earlier attempt submitted', { itemId: input.itemId, taskId });
         // This attempt submitted nothing: the ones before it did (each possibly paid).
-        return { taskId: journaled.taskId, model: journaled.model, ...attemptsMade(info.attempt - 1) };
+        return { taskId, model, ...attemptsMade(info.attempt - 1) };
       }
     }
     // A folder that cannot even be made (read-only, a file in the way) fails the item before the provider is paid.
@@ -56,7 +70,7 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
       ),
     );
     if ('throttled' in submitted) return submitted;
-    return { ...(await accepted(input, key, submitted)), ...attemptsMade(info.attempt) };
+    return { ...(await accepted(input, key, submitted, checkpoint)), ...attemptsMade(info.attempt) };
   }
 
   /**
@@ -81,12 +95,20 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
   /**
    * The provider has accepted (and charged for) a task: from here nothing may throw, or the activity's retry would
    * submit and pay again. The task travels in the result, which is all the workflow needs; the journal only covers a
-   * worker killed before it reports, so a journal that cannot be written is logged, not fatal.
+   * worker lost before it reports. Its heartbeat goes first (the SDK sends it from its own thread, whatever this one
+   * does next); the local entry after it cannot fail the submit: one that cannot be written is logged.
    */
-  async function accepted(input: SubmitImageInput, key: SubmitKey, task: { taskId: string; model: string }) {
+  async function accepted(
+    input: SubmitImageInput,
+    key: SubmitKey,
+    task: { taskId: string; model: string },
+    checkpoint: Checkpoint,
+  ) {
     const { taskId, model } = task;
+    const submittedAt = new Date().toISOString();
+    checkpoint({ taskId, model, submittedAt });
     try {
-      await journalTask(input.outDir, input.itemId, { key, taskId, model, submittedAt: new Date().toISOString() });
+      await journalTask(input.outDir, input.itemId, { key, taskId, model, submittedAt });
     } catch (err) {
       log.warn('the submitted task could not be journaled; it is kept in the activity result', {
         itemId: input.itemId,

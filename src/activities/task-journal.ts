@@ -1,8 +1,10 @@
 // The submitted-task journal: the provider's task id is kept the moment the provider accepts it, before the submit
 // activity reports. Providers take no idempotency key, so a retried attempt of the same submit would otherwise pay
-// for a second task; with the journal it resumes the first. It is kept in this process's memory (a retry on this
-// worker finds it even when the disk cannot be written) and on disk beside the batch (a retry on another worker, or
-// after this one was killed, finds it there).
+// for a second task; with the journal it resumes the first. Its first home is the Temporal server: the task goes out
+// as the submit's heartbeat details, which the server gives to the next attempt on whatever worker runs it, so a
+// whole machine lost costs nothing once that heartbeat is out. It is also kept in this process's memory (a retry on
+// this worker finds it even when the server never got the heartbeat) and on disk beside the batch (a worker
+// restarted on the same machine finds it there).
 import fs from 'node:fs';
 import path from 'node:path';
 import { batchFolder } from '../output/batch-folder';
@@ -20,6 +22,17 @@ export interface JournaledTask {
   taskId: string;
   model: string;
   submittedAt: string;
+}
+
+/** What a submit's heartbeat carries once the provider has accepted: the key is the activity's own. */
+export type HeartbeatedTask = Pick<JournaledTask, 'taskId' | 'model' | 'submittedAt'>;
+
+/** The task an earlier attempt recorded in its heartbeat details, if they are one (anything else is not). */
+export function heartbeatedTask(details: unknown): HeartbeatedTask | undefined {
+  if (typeof details !== 'object' || details === null) return undefined;
+  const { taskId, model, submittedAt } = details as Record<string, unknown>;
+  if (typeof taskId !== 'string' || !taskId || typeof model !== 'string') return undefined;
+  return { taskId, model, submittedAt: typeof submittedAt === 'string' ? submittedAt : '' };
 }
 
 const entryFile = (outDir: string, itemId: string) => batchFolder(outDir).taskEntry(itemId);
