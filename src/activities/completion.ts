@@ -1,8 +1,10 @@
 // The completion hooks' activities: the `--on-complete` command and the `--webhook` POST, run by a worker once the
-// batch has written its manifest. Each heartbeats, so a worker killed mid-hook is noticed within the heartbeat timeout
-// and another worker runs it again: a hook runs at least once, never for certain exactly once.
+// batch has written its manifest (and with `--webhook-events image`, a POST of each image's event as it ends). Each
+// heartbeats, so a worker killed mid-hook is noticed within the heartbeat timeout and another worker runs it again: a
+// hook runs at least once, never for certain exactly once.
 import { ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
-import type { BatchSummary } from '../shared/batch-types';
+import type { BatchSummary, WebhookEvent } from '../shared/batch-types';
+import type { ImageEvent } from '../shared/image-event';
 import { truncated } from './failures';
 import { redactSecrets } from '../providers/redact';
 import { runHookCommand } from './hook-command';
@@ -68,18 +70,18 @@ export function createCompletionActivities(deps: CompletionDeps = {}) {
   }
 
   /**
-   * POSTs the summary JSON with the delivery id (and the signature when the worker has IMAGEBATCH_WEBHOOK_SECRET: read
-   * here, never from the workflow's input or history). 2xx: done (never
-   * retried, whatever its body); 4xx but 408/429: not retried; else retried.
+   * POSTs the JSON with the delivery id (and the signature when the worker has IMAGEBATCH_WEBHOOK_SECRET: read here,
+   * never from the workflow's input or history). 2xx: done (never retried, whatever its body); 4xx but 408/429: not
+   * retried; else retried.
    */
-  async function postWebhook(input: { url: string; summary: BatchSummary; deliveryId: string }): Promise<void> {
-    const body = JSON.stringify(input.summary);
-    const headers = webhookHeaders(body, input.deliveryId, env()[SECRET_VAR] || undefined);
+  async function post(url: string, payload: object, deliveryId: string, event: WebhookEvent): Promise<void> {
+    const body = JSON.stringify(payload);
+    const headers = webhookHeaders(body, deliveryId, env()[SECRET_VAR] || undefined, event);
     // The status is the whole answer: the body is never read (a receiver answering 200 with gigabytes must not hold
     // the activity past its heartbeat, which would POST the same delivery again).
     const status = await heartbeating(async () => {
       try {
-        const res = await fetch(input.url, {
+        const res = await fetch(url, {
           method: 'POST',
           headers,
           body,
@@ -103,5 +105,15 @@ export function createCompletionActivities(deps: CompletionDeps = {}) {
     throw ApplicationFailure.create({ message: answer.why, type: 'WebhookFailed', nextRetryDelay: answer.afterMs });
   }
 
-  return { runCompletionCommand, postWebhook };
+  /** The batch's end: its summary. */
+  async function postWebhook(input: { url: string; summary: BatchSummary; deliveryId: string }): Promise<void> {
+    await post(input.url, input.summary, input.deliveryId, 'batch');
+  }
+
+  /** An image that ended (`--webhook-events image`): its event, as `imagebatch events` prints it. */
+  async function postImageWebhook(input: { url: string; event: ImageEvent; deliveryId: string }): Promise<void> {
+    await post(input.url, input.event, input.deliveryId, 'image');
+  }
+
+  return { runCompletionCommand, postWebhook, postImageWebhook };
 }

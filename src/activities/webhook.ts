@@ -1,10 +1,13 @@
-// The `--webhook` delivery: a POST of the summary JSON, signed with the worker's IMAGEBATCH_WEBHOOK_SECRET when it has
+// The `--webhook` delivery: a POST of the summary JSON (or of an image's event, `--webhook-events image`), signed with the worker's IMAGEBATCH_WEBHOOK_SECRET when it has
 // one, and what each answer means for a retry. HTTP cannot deliver exactly once: a receiver that answered but whose
 // answer was lost (a worker killed mid-request) gets the POST again, with the same X-Imagebatch-Delivery id.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { WebhookEvent } from '../shared/batch-types';
 
 const DELIVERY_HEADER = 'X-Imagebatch-Delivery';
 const SIGNATURE_HEADER = 'X-Imagebatch-Signature';
+/** What the body is: `batch` (the summary) or `image` (one image's event). */
+const EVENT_HEADER = 'X-Imagebatch-Event';
 export const SECRET_VAR = 'IMAGEBATCH_WEBHOOK_SECRET';
 
 /** `sha256=<hex HMAC-SHA256 of the body bytes under the secret>`, as GitHub's webhooks sign. */
@@ -21,11 +24,17 @@ export function verifySignature(body: string | Buffer, header: string | undefine
 }
 
 /** The request's headers (the signature only when there is a secret). */
-export function webhookHeaders(body: string, deliveryId: string, secret: string | undefined): Record<string, string> {
+export function webhookHeaders(
+  body: string,
+  deliveryId: string,
+  secret: string | undefined,
+  event: WebhookEvent = 'batch',
+): Record<string, string> {
   return {
     'content-type': 'application/json',
     'user-agent': 'imagebatch',
     [DELIVERY_HEADER]: deliveryId,
+    [EVENT_HEADER]: event,
     ...(secret ? { [SIGNATURE_HEADER]: signBody(body, secret) } : {}),
   };
 }

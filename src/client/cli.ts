@@ -5,11 +5,13 @@ import { WorkerLogger } from './worker-logger';
 import { TemporalCliNotFound } from '../temporal/find-cli';
 import { TemporalUnreachable } from '../temporal/connection';
 import { MAX_ACCOUNT_LIMIT } from '../shared/accounts';
+import { WEBHOOK_EVENTS, type WebhookEvent } from '../shared/batch-types';
 import { MAX_CONCURRENCY } from '../shared/constants';
 import { action } from './action';
 import { cancelCommand, concurrencyCommand, pauseCommand } from './commands/control';
 import { devServerCommand } from './commands/dev-server';
 import { eventsCommand } from './commands/events';
+import { importTasksCommand } from './commands/import-tasks';
 import { inspectCommand } from './commands/inspect';
 import { limitCommand } from './commands/limit';
 import { resumeCommand } from './commands/resume';
@@ -23,6 +25,7 @@ import { EXIT, NoWorker, UsageError } from './exit-codes';
 import { ItemsFileError } from '../items/reader';
 import { applyCommandEnv, BOUNDS, ENV_NAME, flagArg, metricsAddress } from './settings';
 import { prometheusExporter } from '../metrics/prometheus';
+import { VOLCENGINE_DEFAULT_MODEL } from '../providers/volcengine/client';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -45,6 +48,15 @@ export function urlArg(value: string): string {
   if (!url || !['http:', 'https:'].includes(url.protocol) || !url.hostname)
     throw new InvalidArgumentError(`expected an http:// or https:// URL, got '${value}'`);
   return value;
+}
+
+/** `image,batch`, `image` or `batch`: what the webhook is POSTed for. */
+function webhookEventsArg(value: string): WebhookEvent[] {
+  const names = value.split(',').map((n) => n.trim());
+  const unknown = names.filter((n) => !(WEBHOOK_EVENTS as readonly string[]).includes(n));
+  if (unknown.length)
+    throw new InvalidArgumentError(`expected image, batch or both (image,batch), got '${unknown.join(',')}'`);
+  return WEBHOOK_EVENTS.filter((e) => names.includes(e));
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -119,6 +131,11 @@ function batchOptions(cmd: Command): Command {
       "an http(s) URL the batch's summary is POSTed to when it ends (signed with IMAGEBATCH_WEBHOOK_SECRET, if set)",
       urlArg,
     )
+    .option(
+      '--webhook-events <events>',
+      'what --webhook is POSTed for: batch (its summary at its end, the default), image (each image as it ends, the same JSON as an `imagebatch events` line), or image,batch',
+      webhookEventsArg,
+    )
     .addOption(configOption())
     .option('--json', 'print one JSON document on stdout and nothing else there')
     .addOption(dbOption());
@@ -153,6 +170,29 @@ export function buildProgram(): Command {
       'task queue the workers poll (default imagebatch, or imagebatch-simulator with --provider simulator)',
     )
     .action(action(startCommand));
+
+  program
+    .command('import-tasks')
+    .argument('<dir>', "the old Volcengine tool's task folder (async_tasks), from the folder it ran in")
+    .description(
+      'collect the tasks the old tool submitted (never submitting them again) as one batch worked here; each task ' +
+        "file's status becomes completed or failed",
+    )
+    .option('--provider <name>', 'the provider the tasks were submitted to (volcengine, the default and only one)')
+    .option('--model <req_key>', `the request key the old tool used (default ${VOLCENGINE_DEFAULT_MODEL})`)
+    .option('--resubmit', 'generate again, from full_prompt and character_images, a task the provider no longer knows')
+    .option('--out <dir>', "the batch's own files (manifest, gallery) go to <dir>/<batch-id>/", 'out')
+    .option('--batch-id <id>', 'batch id (default: import- and a hash of the folder and its pending tasks)')
+    .option('--endpoint <url>', 'the Volcengine endpoint (overrides VOLCENGINE_VISUAL_ENDPOINT)', urlArg)
+    .option('--concurrency <n>', `tasks in flight at once (1-${MAX_CONCURRENCY}; default 3)`, flagArg('concurrency'))
+    .option('--poll-interval <s>', 'seconds between status polls (default 5)', flagArg('pollInterval'))
+    .option('--max-wait <s>', 'seconds to wait for one task (default 180)', flagArg('maxWait'))
+    .option('--retries <n>', 'with --resubmit: resubmissions of a task after a lost or failed one', flagArg('retries'))
+    .option('--refs-dir <dir>', 'a folder character images may come from besides the one that holds DIR')
+    .addOption(configOption())
+    .option('--json', 'print one JSON document on stdout and nothing else there')
+    .addOption(dbOption())
+    .action(action(importTasksCommand));
 
   program
     .command('worker')

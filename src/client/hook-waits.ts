@@ -7,6 +7,7 @@ import { workerCommandFor } from './provider-queues';
 
 const HOOKS: Record<string, string> = {
   postWebhook: 'the webhook',
+  postImageWebhook: "an image's webhook",
   runCompletionCommand: 'the --on-complete command',
 };
 

@@ -1,5 +1,6 @@
 // The batch's input, progress and summary.
 import type { AccountRef } from './accounts';
+import type { ImageDelivery, ItemVariant } from './image-event';
 import type { ImageItem, ImagePolicy, ImageResult, ProviderKind } from './types';
 
 /** Where the items come from: inline for small batches, else pages read by an activity from a file. */
@@ -21,6 +22,8 @@ export interface BatchInput {
   onComplete?: string;
   /** Completion hook: a URL the summary is POSTed to (HMAC-signed when the worker has IMAGEBATCH_WEBHOOK_SECRET). */
   webhook?: string;
+  /** What the webhook is POSTed for: each image as it ends, the batch at its end (absent: the batch only). */
+  webhookEvents?: WebhookEvent[];
   concurrency: number;
   policy: ImagePolicy;
   /** Name of the items file, for the summary. */
@@ -43,6 +46,10 @@ export interface BatchInput {
   /** Carried across continue-as-new. */
   state?: BatchState;
 }
+
+/** The webhook's deliveries a batch may ask for (`--webhook-events`). */
+export const WEBHOOK_EVENTS = ['image', 'batch'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 /** The batch's submission budget: what it may spend, has spent, and has promised to the images in flight. */
 export interface SubmissionBudget {
@@ -93,6 +100,10 @@ export interface BatchState {
   reserved?: Record<string, number>;
   /** For the ETA: how many items have finished by work (an output found already there took none). */
   made?: number;
+  /** `--webhook-events image`: the images' deliveries not yet ended (a new run starts them again). */
+  imageDeliveries?: ImageDelivery[];
+  /** `--webhook-events image`: the group and variant of the variants in flight, for their deliveries. */
+  variants?: Record<string, ItemVariant>;
 }
 
 export interface BatchProgress {

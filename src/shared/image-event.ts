@@ -30,12 +30,11 @@ export interface ImageDelivery {
   event: ImageEvent;
 }
 
+/** Which variant of which item an image is (items with `n` or `seeds`). */
+export type ItemVariant = Pick<ImageItem, 'group' | 'variant'>;
+
 /** The event of an image that ended with result `r`; `item` (its group and variant) when known. */
-export function imageEvent(
-  r: ImageResult,
-  item: Pick<ImageItem, 'group' | 'variant'> | undefined,
-  endedAt: string,
-): ImageEvent {
+export function imageEvent(r: ImageResult, item: ItemVariant | undefined, endedAt: string): ImageEvent {
   const event: ImageEvent = {
     type: 'image',
     itemId: r.itemId,

@@ -94,7 +94,7 @@ export async function startImageChild(
   const childId = childIdOf(batchWorkflowId, item.id, round);
   const providers = providerOrder(item.provider, input);
   const provider = providers[0];
-  ledger.started(item.id, childId);
+  ledger.started(item.id, childId, item);
   // An image whose account is not open yet opens it itself: only that image waits for a worker of its provider.
   const account = accounts.openNow(provider);
   try {

@@ -1,9 +1,22 @@
 // The completion hooks: at the batch's end, after its manifest, a command on a worker and a webhook, as activities,
 // so a worker killed at the end does not lose them (another worker retries). Only scheduled when the batch's input
-// names one: histories of batches without hooks replay unchanged.
-import { ActivityFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+// names one: histories of batches without hooks replay unchanged. With `--webhook-events image`, each image's
+// delivery too, as it ends.
+import {
+  ActivityFailure,
+  CancellationScope,
+  condition,
+  log,
+  patched,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BatchInput, BatchSummary, HookOutcome } from '../shared/batch-types';
+import type { BatchLedger } from './batch-ledger';
+
+/** The patch of the image deliveries (docs/upgrading.md); asked only by batches that want them. */
+const IMAGE_WEBHOOKS = 'image-webhooks';
 
 /** A dead worker is noticed by its missing heartbeat, not after a whole attempt's timeout. */
 const HEARTBEAT = '5 seconds';
@@ -16,11 +29,11 @@ const { runCompletionCommand } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
-const { postWebhook } = proxyActivities<Activities>({
+const { postWebhook, postImageWebhook } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   heartbeatTimeout: HEARTBEAT,
   // A receiver that is down for a while still gets it: backoff from 1 s doubling to 5 min, for up to an hour. Not
-  // longer: the batch (and a `run` following it) stays open until its hooks are done.
+  // longer: the batch (and a `run` following it) stays open until its hooks are done. An image's delivery the same.
   scheduleToCloseTimeout: '1 hour',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
@@ -41,15 +54,65 @@ async function attempt(kind: HookOutcome['kind'], run: () => Promise<void>): Pro
   }
 }
 
+/** The batch's delivery id: stable across retries and continue-as-new (the first run's id names the chain). */
+function batchDeliveryId(): string {
+  const info = workflowInfo();
+  return `${info.workflowId}/${info.firstExecutionRunId}`;
+}
+
 /** Runs the batch's hooks (both at once: a webhook retrying for hours does not hold the command); none: undefined. */
 export async function runCompletionHooks(input: BatchInput, summary: BatchSummary): Promise<HookOutcome[] | undefined> {
-  const { onComplete, webhook } = input;
+  const { onComplete } = input;
+  // `--webhook-events image` alone: the batch's end is not POSTed.
+  const webhook = input.webhookEvents && !input.webhookEvents.includes('batch') ? undefined : input.webhook;
   if (!onComplete && !webhook) return undefined;
-  const info = workflowInfo();
-  // Stable across retries and continue-as-new (the first run's id names the chain): the receiver dedupes on it.
-  const deliveryId = `${info.workflowId}/${info.firstExecutionRunId}`;
+  // The receiver dedupes on it.
+  const deliveryId = batchDeliveryId();
   return Promise.all([
     ...(onComplete ? [attempt('command', () => runCompletionCommand({ command: onComplete, summary }))] : []),
     ...(webhook ? [attempt('webhook', () => postWebhook({ url: webhook, summary, deliveryId }))] : []),
   ]);
+}
+
+/**
+ * Each image's delivery, started as the image ends and not awaited: a slow receiver never holds the window. Started
+ * outside the batch's cancellation (a cancelled batch still tells of the images that ended). What is still running at
+ * continue-as-new is carried in the ledger's state and started again by the next run; the batch's end waits for all.
+ */
+export class ImageWebhooks {
+  private readonly url?: string;
+
+  constructor(
+    input: BatchInput,
+    private readonly ledger: BatchLedger,
+  ) {
+    // Only a batch that asks for them calls patched(): histories of every other batch replay unchanged.
+    if (!input.webhook || !input.webhookEvents?.includes('image') || !patched(IMAGE_WEBHOOKS)) return;
+    this.url = input.webhook;
+    ledger.deliverImages(batchDeliveryId());
+  }
+
+  /** Starts the deliveries of the images that ended since the last call. */
+  startNew(): void {
+    const deliveries = this.ledger.imageDeliveries;
+    if (!this.url || !deliveries) return;
+    for (const { id, event } of deliveries.takeNew()) {
+      const post = { url: this.url, event, deliveryId: id };
+      CancellationScope.nonCancellable(() => postImageWebhook(post)).then(
+        () => deliveries.delivered(id),
+        (err) => {
+          // Given up after its retries (an hour), or refused: the batch goes on; the worker's log says which.
+          log.warn('image webhook not delivered', { deliveryId: id, error: reason(err) });
+          deliveries.delivered(id);
+        },
+      );
+    }
+  }
+
+  /** Starts what is left and waits until every image's delivery has ended: the batch's own comes after them. */
+  async drained(): Promise<void> {
+    this.startNew();
+    const deliveries = this.ledger.imageDeliveries;
+    if (deliveries) await condition(() => deliveries.left === 0);
+  }
 }

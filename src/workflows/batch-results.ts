@@ -5,7 +5,7 @@ import { ActivityFailure, ApplicationFailure, condition } from '@temporalio/work
 import type { BatchInput, BatchSummary } from '../shared/batch-types';
 import { ErrorType } from '../shared/errors';
 import { batchActivities } from './batch-activities';
-import { runCompletionHooks } from './batch-hooks';
+import { type ImageWebhooks, runCompletionHooks } from './batch-hooks';
 import type { BatchLedger } from './batch-ledger';
 
 export class BatchResults {
@@ -15,6 +15,7 @@ export class BatchResults {
   constructor(
     private readonly input: BatchInput,
     private readonly ledger: BatchLedger,
+    private readonly imageWebhooks: ImageWebhooks,
   ) {}
 
   /** Writes the results reported so far. */
@@ -37,13 +38,17 @@ export class BatchResults {
     if (!stopped) this.stopNoted = false;
   }
 
-  /** The last results, the manifest, then the completion hooks (they are told where the manifest is); the summary. */
+  /**
+   * The last results, the manifest, then the completion hooks (they are told where the manifest is), once every
+   * image's delivery has ended; the summary.
+   */
   async finish(): Promise<BatchSummary> {
     await this.flush();
     const manifest = await this.saving(() =>
       batchActivities.writeManifest(this.manifestInput(this.ledger.cancelRequested)),
     );
     const summary = this.ledger.summary(manifest);
+    await this.imageWebhooks.drained();
     const hooks = await runCompletionHooks(this.input, summary);
     return hooks ? { ...summary, hooks } : summary;
   }

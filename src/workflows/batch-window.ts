@@ -3,11 +3,13 @@
 // adds the control rules on top.
 import type { BatchInput, BatchProgress, BatchState, BatchSummary, ResultRecord } from '../shared/batch-types';
 import { ErrorType } from '../shared/errors';
+import type { ItemVariant } from '../shared/image-event';
 import type { ImageItem, ImageResult } from '../shared/types';
 import { providerOrder } from '../shared/providers';
 import { estimate } from '../shared/batch-eta';
 import { outcomeWords } from '../shared/batch-words';
 import { BatchBudget } from './batch-budget';
+import { ImageDeliveryLedger } from './batch-deliveries';
 import { initialState } from './batch-state';
 
 /** Results are written to disk in groups, not one activity per image. */
@@ -43,6 +45,8 @@ export class BatchWindow {
   changes = 0;
   /** The batch's own files could not be written (something in the way): it waits, paused, to write them again. */
   private waitingToSave = false;
+  /** Each image that ends is POSTed to the webhook (`--webhook-events image`); undefined: not asked for. */
+  imageDeliveries?: ImageDeliveryLedger;
 
   constructor(protected readonly input: BatchInput) {
     this.total = input.items.kind === 'inline' ? input.items.items.length : input.items.count;
@@ -132,8 +136,14 @@ export class BatchWindow {
     return out;
   }
 
-  /** The child `childId` now runs the item. */
-  started(itemId: string, childId: string): void {
+  /** Each image that ends from now on gets a webhook delivery, its id starting with the batch's own (`prefix`). */
+  deliverImages(prefix: string): void {
+    this.imageDeliveries = new ImageDeliveryLedger(this.s, prefix);
+  }
+
+  /** The child `childId` now runs the item (`item`: its group and variant, for its delivery). */
+  started(itemId: string, childId: string, item?: ItemVariant): void {
+    if (item) this.imageDeliveries?.started(itemId, item);
     this.s.inFlight[itemId] = childId;
     this.updatedAt = new Date().toISOString();
   }
@@ -151,6 +161,7 @@ export class BatchWindow {
       return;
     }
     this.s.counts[r.status]++;
+    this.imageDeliveries?.imageEnded(r, this.s.retryRounds[r.itemId] ?? 0, Date.now());
     // The rate behind the ETA counts work done: an output found already there took no time.
     if (!r.skipped) this.s.made = (this.s.made ?? 0) + 1;
     if (r.skipped) this.s.counts.skipped++;

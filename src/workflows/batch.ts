@@ -37,6 +37,7 @@ import { BatchItems } from './batch-items';
 import { BatchLedger, type ControlMode, ControlRefused, type Positions } from './batch-ledger';
 import { BatchResults } from './batch-results';
 import { BatchAccounts, cancelChildren, startImageChild, watchInheritedChildren } from './batch-children';
+import { ImageWebhooks } from './batch-hooks';
 
 /** Children started in one workflow task at most, to keep each task short. */
 const START_BURST = 100;
@@ -49,7 +50,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   const ledger = new BatchLedger(input);
   const items = new BatchItems(input.items);
   const accounts = new BatchAccounts(input.accounts);
-  const results = new BatchResults(input, ledger);
+  const imageWebhooks = new ImageWebhooks(input, ledger);
+  const results = new BatchResults(input, ledger, imageWebhooks);
 
   // In this order: signals buffered before the first task are delivered as their handler is set, and the
   // inherited-children timer comes before any cancel a buffered signal asks for (a new order would not replay).
@@ -69,6 +71,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   try {
     for (;;) {
       const seen = ledger.changes;
+      imageWebhooks.startNew();
       // The Web UI's details (no command: replay is unaffected): "12/100 done · 3 failed · ETA 4 min".
       setCurrentDetails(progressDetails(ledger.progress(), Date.now()));
       const room = ledger.room(START_BURST);

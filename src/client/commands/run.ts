@@ -7,7 +7,7 @@ import { accountTaskQueue, namedAccount } from '../../shared/account-queues';
 import type { AccountRef } from '../../shared/accounts';
 import { providerTaskQueue } from '../../shared/providers';
 import type { ProviderKind } from '../../shared/types';
-import type { BatchInput } from '../../shared/batch-types';
+import type { BatchInput, WebhookEvent } from '../../shared/batch-types';
 import { checkBatchIdReuse } from '../batch-reuse';
 import { batchWorkflowId, newBatchId, printStartBanner, startBatch } from '../batch-start';
 import { EXIT, UsageError } from '../exit-codes';
@@ -36,6 +36,7 @@ export interface RunFlags extends SettingFlags {
   /** Completion hooks, run by a worker at the batch's end. */
   onComplete?: string;
   webhook?: string;
+  webhookEvents?: WebhookEvent[];
   /** A filename template (`{id}-{seed}.png`), and which entries of a manifest to run again. */
   filename?: string;
   only?: string;
@@ -54,7 +55,8 @@ function prepare(itemsFile: string, flags: RunFlags, plan: ProviderPlan, served?
   // The batch id is known here: a filename template may name it ({batch}).
   const parsed = readItemsFile(itemsFile, { ...flags, batchId, batch: plan.batch, served });
   const batchDir = path.resolve(flags.out, batchId);
-  const hooks = { onComplete: flags.onComplete, webhook: flags.webhook };
+  if (flags.webhookEvents && !flags.webhook) throw new UsageError('--webhook-events needs --webhook URL');
+  const hooks = { onComplete: flags.onComplete, webhook: flags.webhook, webhookEvents: flags.webhookEvents };
   const fallbackOnModeration = Boolean(flags.fallbackOnModeration);
   return { settings, batchId, parsed, batchDir, maxSubmissions: flags.maxSubmissions, hooks, fallbackOnModeration };
 }
@@ -74,6 +76,7 @@ function batchInput(p: ReturnType<typeof prepare>, plan: ProviderPlan): BatchInp
     // Only when asked for: a batch without hooks schedules no hook activities.
     ...(p.hooks.onComplete ? { onComplete: p.hooks.onComplete } : {}),
     ...(p.hooks.webhook ? { webhook: p.hooks.webhook } : {}),
+    ...(p.hooks.webhookEvents ? { webhookEvents: p.hooks.webhookEvents } : {}),
     ...(plan.simulated ? { simulated: true } : {}),
   };
 }
