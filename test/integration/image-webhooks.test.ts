@@ -10,6 +10,7 @@ import path from 'node:path';
 import { verifySignature } from '../../src/activities/webhook';
 import { makeItems, startTestBatch } from '../helpers/batch';
 import { cliEnv, runCli } from '../helpers/cli';
+import { maybeRecordHistory } from '../helpers/histories';
 import { type ImageEnv, startImageEnv } from '../helpers/image-env';
 import { closeConnections } from '../helpers/temporal';
 
@@ -97,7 +98,10 @@ describe('--webhook-events', () => {
     const hook = ['--webhook', receiver.url, '--webhook-events', 'image,batch'];
     const r = await cli(['run', file, '--out', env.outDir, '--batch-id', id, '--poll-interval', '0.2', ...hook]);
     expect(r.code, r.stderr).toBe(1); // 'bad' failed
-    const d = await env.client.workflow.getHandle(`batch-${id}`).describe();
+    const handle = env.client.workflow.getHandle(`batch-${id}`);
+    // The replay tests replay it: the image deliveries' path (behind its patch) is deterministic.
+    await maybeRecordHistory(handle, 'batch-image-webhooks');
+    const d = await handle.describe();
     const prefix = `batch-${id}/${d.raw.workflowExecutionInfo?.firstRunId}`;
 
     const got = mine(prefix);
