@@ -184,5 +184,13 @@ describe('imagebatch import-tasks', () => {
     expect(second.stderr).toMatch(/task files: 4 completed/);
     for (const f of files) expect(read(f)).toMatchObject({ status: 'completed' });
     expect(sim.stats().submissions).toBe(before);
+
+    // A kill after the batch ended but before the files were written: the next run takes the ends from its manifest.
+    for (const f of files) fs.writeFileSync(f, JSON.stringify({ ...read(f), status: 'processing' }));
+    const third = await importTasks();
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.stderr).toMatch(/imported these tasks already; writing their ends into the task files/);
+    for (const f of files) expect(read(f)).toMatchObject({ status: 'completed' });
+    expect(sim.stats().submissions).toBe(before);
   });
 });

@@ -66,9 +66,11 @@ const allEnded = (pending: PendingTask[], manifest: Manifest | undefined, batchI
   manifest?.batchId === batchId &&
   pending.every((t) => manifest.items.some((e) => e.id === t.item.id && ['succeeded', 'failed'].includes(e.status)));
 
-async function batchStatus(session: Session, batchId: string): Promise<string | undefined> {
+/** The batch's workflow status and task queue, if it exists. */
+async function batchStatus(session: Session, batchId: string) {
   try {
-    return (await session.client.workflow.getHandle(batchWorkflowId(batchId)).describe()).status.name;
+    const d = await session.client.workflow.getHandle(batchWorkflowId(batchId)).describe();
+    return { status: d.status.name, taskQueue: d.taskQueue };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
@@ -99,6 +101,10 @@ export async function importTasksCommand(dir: string, flags: ImportFlags): Promi
   const session = await openSession({ allowEmbedded: true, db: flags.db });
   try {
     const items = pending.map((t) => t.item);
+    const found = await batchStatus(session, batchId);
+    const status = found?.status;
+    // A batch still running (its process was killed) is worked on its own queue, whichever this process would use.
+    if (status === 'RUNNING') setup.taskQueue = found!.taskQueue;
     const accounts = heldAccounts(setup.providers, ['volcengine'], setup.taskQueue);
     const input: BatchInput = {
       batchId,
@@ -110,7 +116,6 @@ export async function importTasksCommand(dir: string, flags: ImportFlags): Promi
       itemsName: path.basename(path.resolve(dir)),
       ...(accounts.length ? { accounts } : {}),
     };
-    const status = await batchStatus(session, batchId);
     let code: number | undefined;
     if (status && status !== 'RUNNING' && allEnded(pending, readManifest(batchDir), batchId)) {
       say(`batch ${batchId} imported these tasks already; writing their ends into the task files`);
