@@ -37,6 +37,11 @@ export class ImageDeliveryLedger {
     this.deliveries.push({ id, event: imageEvent(r, variant, new Date(endedAt).toISOString()) });
   }
 
+  /** Whether a delivery waits to be started by this run. */
+  hasNew(): boolean {
+    return this.deliveries.some((d) => !this.running.has(d.id));
+  }
+
   /** The deliveries to start now: those this run has not started. */
   takeNew(): ImageDelivery[] {
     const fresh = this.deliveries.filter((d) => !this.running.has(d.id));

@@ -13,6 +13,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BatchInput, BatchSummary, HookOutcome } from '../shared/batch-types';
+import type { ImageDelivery } from '../shared/image-event';
 import type { BatchLedger } from './batch-ledger';
 
 /** The patch of the image deliveries (docs/upgrading.md); asked only by batches that want them. */
@@ -75,7 +76,8 @@ export async function runCompletionHooks(input: BatchInput, summary: BatchSummar
 }
 
 /**
- * Each image's delivery, started as the image ends and not awaited: a slow receiver never holds the window. Started
+ * Each image's delivery, started as soon as the batch records the image's result and not awaited: a slow receiver
+ * never holds the window, and a window loop that waits (on a paused write, say) never holds the deliveries. Started
  * outside the batch's cancellation (a cancelled batch still tells of the images that ended). What is still running at
  * continue-as-new is carried in the ledger's state and started again by the next run; the batch's end waits for all.
  */
@@ -92,13 +94,13 @@ export class ImageWebhooks {
     ledger.deliverImages(batchDeliveryId());
   }
 
-  /** Starts the deliveries of the images that ended since the last call. */
-  startNew(): void {
+  /** Starts each delivery as its image ends, for the rest of the run (nothing when the batch did not ask). */
+  deliverInBackground(): void {
     const deliveries = this.ledger.imageDeliveries;
     if (!this.url || !deliveries) return;
-    for (const { id, event } of deliveries.takeNew()) {
-      const post = { url: this.url, event, deliveryId: id };
-      CancellationScope.nonCancellable(() => postImageWebhook(post)).then(
+    const url = this.url;
+    const post = ({ id, event }: ImageDelivery) =>
+      CancellationScope.nonCancellable(() => postImageWebhook({ url, event, deliveryId: id })).then(
         () => deliveries.delivered(id),
         (err) => {
           // Given up after its retries (an hour), or refused: the batch goes on; the worker's log says which.
@@ -106,12 +108,17 @@ export class ImageWebhooks {
           deliveries.delivered(id);
         },
       );
-    }
+    // Not cancellable: a cancelled batch goes on telling of the images that end while its children stop.
+    void CancellationScope.nonCancellable(async () => {
+      for (;;) {
+        await condition(() => deliveries.hasNew());
+        for (const d of deliveries.takeNew()) void post(d);
+      }
+    });
   }
 
-  /** Starts what is left and waits until every image's delivery has ended: the batch's own comes after them. */
+  /** Waits until every image's delivery has ended: the batch's own comes after them. */
   async drained(): Promise<void> {
-    this.startNew();
     const deliveries = this.ledger.imageDeliveries;
     if (deliveries) await condition(() => deliveries.left === 0);
   }

@@ -62,6 +62,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   }
   wireControl(ledger, items, cancelChildren);
   setHandler(progressQuery, () => ({ ...ledger.progress(), accounts: accounts.known }));
+  imageWebhooks.deliverInBackground();
 
   const shouldContinueAsNew = () =>
     workflowInfo().continueAsNewSuggested ||
@@ -71,7 +72,6 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   try {
     for (;;) {
       const seen = ledger.changes;
-      imageWebhooks.startNew();
       // The Web UI's details (no command: replay is unaffected): "12/100 done · 3 failed · ETA 4 min".
       setCurrentDetails(progressDetails(ledger.progress(), Date.now()));
       const room = ledger.room(START_BURST);

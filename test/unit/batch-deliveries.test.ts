@@ -54,7 +54,9 @@ describe('image webhook deliveries', () => {
     await startAll(ledger);
     ledger.settle(result('fox-2', 'succeeded', { file: 'fox-2.png', sha256: 'ab' }));
     ledger.settle(result('cat', 'failed', { error: 'boom' }));
+    expect(ledger.imageDeliveries!.hasNew()).toBe(true);
     const fresh = ledger.imageDeliveries!.takeNew();
+    expect(ledger.imageDeliveries!.hasNew()).toBe(false);
     expect(fresh.map((d) => d.id)).toEqual(['batch-b/run-1/fox-2', 'batch-b/run-1/cat']);
     expect(fresh[0].event).toEqual({
       type: 'image',
@@ -86,6 +88,7 @@ describe('image webhook deliveries', () => {
     ledger.imageDeliveries!.delivered(cat.id);
     // fox-2 is still running at continue-as-new: its variant travels too.
     const next = ledgerOf(ledger.carry());
+    expect(next.imageDeliveries!.hasNew()).toBe(true);
     expect(next.imageDeliveries!.takeNew()).toEqual([fox]);
     next.settle(result('fox-2', 'succeeded'));
     const [fox2] = next.imageDeliveries!.takeNew();
