@@ -11,6 +11,7 @@ import type {
   SubmitImageInput,
   SubmitImageOutput,
 } from '../shared/types';
+import { submitIsIdempotent } from '../shared/providers';
 import { withSource } from '../output/image-metadata';
 import { classified, taskPending, toFailure } from './failures';
 import { callProvider } from './provider-call';
@@ -70,7 +71,9 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
       ),
     );
     if ('throttled' in submitted) return submitted;
-    return { ...(await accepted(input, key, submitted, checkpoint)), ...attemptsMade(info.attempt) };
+    // A provider that takes the submit's id answered an earlier attempt's job again: one task, whatever the attempts.
+    const made = submitIsIdempotent(input.provider) ? 1 : info.attempt;
+    return { ...(await accepted(input, key, submitted, checkpoint)), ...attemptsMade(made) };
   }
 
   /**

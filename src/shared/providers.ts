@@ -27,3 +27,9 @@ export function providerOrder(
 
 /** Providers whose API has no seed (OpenAI Images): an item's seed is not what made the image, so none is recorded. */
 export const takesSeed = (kind: ProviderKind): boolean => kind !== 'openai';
+
+/**
+ * Providers whose submit takes a client-made id (ComfyUI's prompt_id, derived from the submit's key): a retried
+ * submit finds the job an earlier attempt queued, so the earlier attempts cannot have made (and billed) another.
+ */
+export const submitIsIdempotent = (kind: ProviderKind): boolean => kind === 'comfyui';
