@@ -186,7 +186,12 @@ export class ImageLedger {
     const adopted = this.input.item.adopt;
     if (adopted && this.pendingTask?.taskId === adopted.taskId && !this.result.tasks && !adopted.resubmit) {
       this.pendingTask = undefined;
-      this.result.error = `${message} (the task was submitted before the import; --resubmit generates it again)`;
+      // Overdue is not ended: the task may still finish, and a later import collects it.
+      const why =
+        type === ErrorType.MaxWaitExceeded
+          ? 'it may still finish: import again later'
+          : '--resubmit generates it again';
+      this.result.error = `${message} (the task was submitted before the import; ${why})`;
       return { do: 'finish' };
     }
     const meaning = failureMeaning(type);

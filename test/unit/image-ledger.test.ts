@@ -287,6 +287,14 @@ describe('ImageLedger: a task adopted from the old tool (import-tasks)', () => {
     expect(l.final().error).toContain('--resubmit');
   });
 
+  it('an adopted task overdue is neither cancelled nor resubmitted: it may still finish for a later import', () => {
+    const l = adopted();
+    l.takeAdopted();
+    expect(l.afterFailure('MaxWaitExceeded', 'no result within the max wait')).toEqual({ do: 'finish' });
+    expect(l.final().error).toMatch(/may still finish: import again later/);
+    expect(l.final().tasks).toBeUndefined();
+  });
+
   it('with resubmit, generates a gone task again as any lost task (one retry spent)', () => {
     const l = adopted(true);
     l.takeAdopted();

@@ -10,6 +10,7 @@ import { type Manifest, readManifest } from '../../output/manifest';
 import { imageOfEntry } from '../../output/image-file';
 import { VOLCENGINE_DEFAULT_MODEL } from '../../providers/volcengine/client';
 import type { BatchInput } from '../../shared/batch-types';
+import { ErrorType } from '../../shared/errors';
 import type { batchWorkflow } from '../../workflows';
 import { SAFE_NAME } from '../../shared/item-schema';
 import { type PendingTask, readTaskFolder, settleTaskFile, type TaskEnd } from '../../items/task-files';
@@ -54,7 +55,9 @@ function settleTasks(pending: PendingTask[], manifest: Manifest | undefined, bat
     const e = entries.get(t.item.id);
     let end: TaskEnd | undefined;
     if (e?.status === 'succeeded' && e.file) end = { status: 'completed', imagePath: imageOfEntry(batchDir, e.file) };
-    else if (e?.status === 'failed') end = { status: 'failed', error: e.error ?? e.errorType ?? 'failed' };
+    // Overdue is not ended: the provider may still finish the task, and the next import collects it.
+    else if (e?.status === 'failed' && e.errorType !== ErrorType.MaxWaitExceeded)
+      end = { status: 'failed', error: e.error ?? e.errorType ?? 'failed' };
     if (end && settleTaskFile(t.file, end, batchId)) counts[end.status]++;
     else counts.left++;
   }
