@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { type Manifest, readManifest } from '../../output/manifest';
+import { type Manifest, type ManifestEntry, readManifest } from '../../output/manifest';
 import { imageOfEntry } from '../../output/image-file';
 import { VOLCENGINE_DEFAULT_MODEL } from '../../providers/volcengine/client';
 import type { BatchInput } from '../../shared/batch-types';
@@ -47,17 +47,23 @@ function importBatchId(dir: string, pending: PendingTask[], resubmit: boolean): 
   return `import-${hash.digest('hex').slice(0, 12)}`;
 }
 
-/** Writes each task's end from the batch's manifest into its file; tasks not ended there (cancelled) are left. */
+/** A task's end from its manifest entry; undefined while it has none (cancelled, or overdue: it may still finish). */
+function endOf(e: ManifestEntry | undefined, batchDir: string): TaskEnd | undefined {
+  if (e?.status === 'succeeded' && e.file) return { status: 'completed', imagePath: imageOfEntry(batchDir, e.file) };
+  if (e?.status === 'failed' && e.errorType !== ErrorType.MaxWaitExceeded)
+    return { status: 'failed', error: e.error ?? e.errorType ?? 'failed' };
+  return undefined;
+}
+
+const entriesOf = (manifest: Manifest | undefined, batchId: string) =>
+  new Map((manifest?.batchId === batchId ? manifest.items : []).map((e) => [e.id, e]));
+
+/** Writes each task's end from the batch's manifest into its file; tasks not ended there are left as they were. */
 function settleTasks(pending: PendingTask[], manifest: Manifest | undefined, batchDir: string, batchId: string) {
-  const entries = new Map((manifest?.batchId === batchId ? manifest.items : []).map((e) => [e.id, e]));
+  const entries = entriesOf(manifest, batchId);
   const counts = { completed: 0, failed: 0, left: 0 };
   for (const t of pending) {
-    const e = entries.get(t.item.id);
-    let end: TaskEnd | undefined;
-    if (e?.status === 'succeeded' && e.file) end = { status: 'completed', imagePath: imageOfEntry(batchDir, e.file) };
-    // Overdue is not ended: the provider may still finish the task, and the next import collects it.
-    else if (e?.status === 'failed' && e.errorType !== ErrorType.MaxWaitExceeded)
-      end = { status: 'failed', error: e.error ?? e.errorType ?? 'failed' };
+    const end = endOf(entries.get(t.item.id), batchDir);
     if (end && settleTaskFile(t.file, end, batchId)) counts[end.status]++;
     else counts.left++;
   }
@@ -65,9 +71,10 @@ function settleTasks(pending: PendingTask[], manifest: Manifest | undefined, bat
 }
 
 /** Whether a closed batch's manifest already has an end for every pending task: nothing to run again. */
-const allEnded = (pending: PendingTask[], manifest: Manifest | undefined, batchId: string) =>
-  manifest?.batchId === batchId &&
-  pending.every((t) => manifest.items.some((e) => e.id === t.item.id && ['succeeded', 'failed'].includes(e.status)));
+function allEnded(pending: PendingTask[], manifest: Manifest | undefined, batchDir: string, batchId: string) {
+  const entries = entriesOf(manifest, batchId);
+  return pending.every((t) => endOf(entries.get(t.item.id), batchDir));
+}
 
 /** The batch's workflow status and task queue, if it exists. */
 async function batchStatus(session: Session, batchId: string) {
@@ -120,7 +127,7 @@ export async function importTasksCommand(dir: string, flags: ImportFlags): Promi
       ...(accounts.length ? { accounts } : {}),
     };
     let code: number | undefined;
-    if (status && status !== 'RUNNING' && allEnded(pending, readManifest(batchDir), batchId)) {
+    if (status && status !== 'RUNNING' && allEnded(pending, readManifest(batchDir), batchDir, batchId)) {
       say(`batch ${batchId} imported these tasks already; writing their ends into the task files`);
     } else {
       if (status && flags.batchId) await checkBatchIdReuse(session, batchId, items);
