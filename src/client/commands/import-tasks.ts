@@ -98,7 +98,12 @@ export async function importTasksCommand(dir: string, flags: ImportFlags): Promi
   const { pending, ended } = readTaskFolder(dir, { model, resubmit, refsDir: flags.refsDir });
   if (!pending.length) {
     // Not an error: a folder imported already (or one the old checker finished) has nothing left to do.
-    say(`nothing to import: ${ended} task file(s) in ${dir}, all completed or failed already`);
+    say(
+      ended
+        ? `nothing to import: ${ended} task file(s) in ${dir}, all completed or failed already`
+        : `nothing to import: no task files (*.json, *.txt) in ${dir}`,
+    );
+    if (flags.json) process.stdout.write(JSON.stringify({ imported: 0, ended }) + '\n');
     return EXIT.ok;
   }
   const batchId = flags.batchId ?? importBatchId(dir, pending, resubmit);
