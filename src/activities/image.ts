@@ -6,6 +6,7 @@ import { readComfyWorkflowFile } from '../providers/comfyui/workflow-file';
 import type { SubmitOptions } from '../providers/types';
 import type {
   CollectImageInput,
+  ProviderKind,
   ProviderTaskRef,
   StoredImage,
   SubmitImageInput,
@@ -58,7 +59,7 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
         checkpoint({ taskId, model, submittedAt });
         log.info('resumed the task an earlier attempt submitted', { itemId: input.itemId, taskId });
         // This attempt submitted nothing: the ones before it did (each possibly paid).
-        return { taskId, model, ...attemptsMade(info.attempt - 1) };
+        return { taskId, model, ...attemptsMade(input.provider, info.attempt - 1) };
       }
     }
     // A folder that cannot even be made (read-only, a file in the way) fails the item before the provider is paid.
@@ -71,17 +72,16 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
       ),
     );
     if ('throttled' in submitted) return submitted;
-    // A provider that takes the submit's id answered an earlier attempt's job again: one task, whatever the attempts.
-    const made = submitIsIdempotent(input.provider) ? 1 : info.attempt;
-    return { ...(await accepted(input, key, submitted, checkpoint)), ...attemptsMade(made) };
+    return { ...(await accepted(input, key, submitted, checkpoint)), ...attemptsMade(input.provider, info.attempt) };
   }
 
   /**
    * An earlier attempt that failed may have been taken by the provider (a 5xx from a gateway that had accepted it;
    * fal takes no idempotency key): the image counts each attempt against its budget share. One: nothing to say.
    */
-  function attemptsMade(n: number): { attempts?: number } {
-    return n > 1 ? { attempts: n } : {};
+  function attemptsMade(provider: ProviderKind, n: number): { attempts?: number } {
+    // A provider that takes the submit's id (ComfyUI) answered an earlier attempt's job again: one task, however many.
+    return n > 1 && !submitIsIdempotent(provider) ? { attempts: n } : {};
   }
 
   /**

@@ -1,6 +1,7 @@
 // Starting a batch: its id, its workflow, and the lines that say where to find it.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { BatchInput } from '../shared/batch-types';
+import { SAFE_NAME } from '../shared/item-schema';
 import { ImageBatchId } from '../shared/search-attributes';
 import type { batchWorkflow } from '../workflows';
 import { UsageError } from './exit-codes';
@@ -13,6 +14,12 @@ export const runningBatch = (batchId: string) =>
   new UsageError(
     `batch ${batchId} is running; \`imagebatch watch ${batchId}\` follows it, or choose another --batch-id`,
   );
+
+/** A batch id given with --batch-id names a folder and a workflow: a plain name, or exit 2. */
+export function checkBatchId(batchId: string): void {
+  if (!SAFE_NAME.test(batchId))
+    throw new UsageError(`--batch-id '${batchId}': use letters, digits, dot, dash or underscore`);
+}
 
 export function newBatchId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

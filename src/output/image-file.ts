@@ -10,7 +10,7 @@ import { IMAGE_EXT } from '../shared/item-schema';
 import type { OutputTarget, StoredImage } from '../shared/types';
 import { type EmbeddedMetadata, sidecarText } from './image-metadata';
 import { imageSize, type ImageSize, SIZE_HEAD_BYTES } from './image-size';
-import { PngError } from './png-chunks';
+import { PNG_SIGNATURE, PngError } from './png-chunks';
 import { embedPngMetadata } from './png-metadata';
 import { replaceFiles } from './safe-write';
 
@@ -24,7 +24,7 @@ export class ImageRejected extends Error {
 
 /** The image type from its first bytes, or undefined when it is not an image we accept. */
 export function sniffImage(head: Buffer): { mime: string; ext: string } | undefined {
-  if (head.length >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) {
+  if (head.length >= 8 && head.subarray(0, 8).equals(PNG_SIGNATURE)) {
     return { mime: 'image/png', ext: 'png' };
   }
   if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff)

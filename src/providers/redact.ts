@@ -1,6 +1,5 @@
 // Credentials out of text that leaves the worker: a provider may echo the request's Authorization header or the key
 // itself in its error, and that text becomes a failure message (history, manifest, results log, gallery).
-import { COMFYUI_ENV } from './comfyui/env';
 import { DASHSCOPE_ENV } from './dashscope/env';
 import { FAL_ENV } from './fal/env';
 import { OPENAI_ENV } from './openai/env';
@@ -12,7 +11,7 @@ export const REDACTED = '[redacted]';
 const CREDENTIAL_VARS: readonly string[] = [
   ...[VOLCENGINE_ENV, DASHSCOPE_ENV, FAL_ENV, OPENAI_ENV].flatMap((e) => Object.values(e.credentials)),
   'IMAGEBATCH_WEBHOOK_SECRET',
-].filter((name) => name !== COMFYUI_ENV.credentials.baseUrl);
+];
 
 /** Any other variable of the worker whose name says it is a secret (AWS_SECRET_ACCESS_KEY, TEMPORAL_API_KEY, ...). */
 const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL/i;

@@ -12,10 +12,9 @@ import { VOLCENGINE_DEFAULT_MODEL } from '../../providers/volcengine/client';
 import type { BatchInput } from '../../shared/batch-types';
 import { ErrorType } from '../../shared/errors';
 import type { batchWorkflow } from '../../workflows';
-import { SAFE_NAME } from '../../shared/item-schema';
 import { type PendingTask, readTaskFolder, settleTaskFile, type TaskEnd } from '../../items/task-files';
 import { checkBatchIdReuse } from '../batch-reuse';
-import { batchWorkflowId } from '../batch-start';
+import { batchWorkflowId, checkBatchId } from '../batch-start';
 import { EXIT, UsageError } from '../exit-codes';
 import { followAndReport, startAndFollow, withInProcessWorker } from '../in-process';
 import { checkBatchFolder } from '../out-folder';
@@ -107,8 +106,7 @@ export async function importTasksCommand(dir: string, flags: ImportFlags): Promi
     return EXIT.ok;
   }
   const batchId = flags.batchId ?? importBatchId(dir, pending, resubmit);
-  if (!SAFE_NAME.test(batchId))
-    throw new UsageError(`--batch-id '${batchId}': use letters, digits, dot, dash or underscore`);
+  checkBatchId(batchId);
   const batchDir = path.resolve(flags.out ?? 'out', batchId);
   checkBatchFolder(batchDir);
   const plan = planProviders('volcengine', 'run');

@@ -2,14 +2,13 @@
 import path from 'node:path';
 import { itemsSourceFor } from '../../output/items-copy';
 import { credentialNames, providersFromEnv } from '../../providers';
-import { SAFE_NAME } from '../../shared/item-schema';
 import { accountTaskQueue, namedAccount } from '../../shared/account-queues';
 import type { AccountRef } from '../../shared/accounts';
 import { providerTaskQueue } from '../../shared/providers';
 import type { ProviderKind } from '../../shared/types';
 import type { BatchInput, WebhookEvent } from '../../shared/batch-types';
 import { checkBatchIdReuse } from '../batch-reuse';
-import { batchWorkflowId, newBatchId, printStartBanner, startBatch } from '../batch-start';
+import { batchWorkflowId, checkBatchId, newBatchId, printStartBanner, startBatch } from '../batch-start';
 import { EXIT, UsageError } from '../exit-codes';
 import { startAndFollow, withInProcessWorker } from '../in-process';
 import { readItemsFile } from '../../items/reader';
@@ -50,8 +49,7 @@ function prepare(itemsFile: string, flags: RunFlags, plan: ProviderPlan, served?
   if (!flags.out) throw new UsageError('--out DIR is required');
   const settings = resolveSettings(flags);
   const batchId = flags.batchId ?? newBatchId();
-  if (!SAFE_NAME.test(batchId))
-    throw new UsageError(`--batch-id '${batchId}': use letters, digits, dot, dash or underscore`);
+  checkBatchId(batchId);
   // The batch id is known here: a filename template may name it ({batch}).
   const parsed = readItemsFile(itemsFile, { ...flags, batchId, batch: plan.batch, served });
   const batchDir = path.resolve(flags.out, batchId);

@@ -43,9 +43,10 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     const limits = Object.entries(accountLimits).map(([p, n]) => `${p} ${n}`);
     if (limits.length) console.error(`Accounts this worker opens start with the limit: ${limits.join(', ')}.`);
     if (session.uiUrl) console.error(`Web UI: ${session.uiUrl}`);
-    if (metricsAddress(flags)) console.error(`Prometheus metrics: http://${metricsAddress(flags)}/metrics`);
+    const metrics = metricsAddress(flags);
+    if (metrics) console.error(`Prometheus metrics: http://${metrics}/metrics`);
     // The SDK's runtime turns SIGINT/SIGTERM into a graceful shutdown, which ends run().
-    const stopSlots = metricsAddress(flags) ? reportAccountSlots(session.client, servedAccounts(setup)) : undefined;
+    const stopSlots = metrics ? reportAccountSlots(session.client, servedAccounts(setup)) : undefined;
     await worker.run().finally(stopSlots);
     return 0;
   } finally {
