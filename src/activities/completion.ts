@@ -5,7 +5,7 @@
 import { ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import type { BatchSummary, WebhookEvent } from '../shared/batch-types';
 import type { ImageEvent } from '../shared/image-event';
-import { truncated } from './failures';
+import { outgoing } from './failures';
 import { redactSecrets } from '../providers/redact';
 import { runHookCommand } from './hook-command';
 import { judgeAnswer, SECRET_VAR, webhookHeaders } from './webhook';
@@ -94,7 +94,7 @@ export function createCompletionActivities(deps: CompletionDeps = {}) {
       } catch (err) {
         const cause = (err as { cause?: Error }).cause;
         throw ApplicationFailure.retryable(
-          truncated(redactSecrets(`${(err as Error).message}${cause ? `: ${cause.message}` : ''}`, env())),
+          outgoing(`${(err as Error).message}${cause ? `: ${cause.message}` : ''}`, env()),
           'WebhookFailed',
         );
       }

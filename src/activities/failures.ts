@@ -17,8 +17,8 @@ export function truncated(message: string): string {
  * redacted (a provider may echo the key or the Authorization header), then cut. Redacted first, so no cut leaves half
  * a key behind.
  */
-export function outgoing(text: string): string {
-  return truncated(redactSecrets(text));
+export function outgoing(text: string, env?: NodeJS.ProcessEnv): string {
+  return truncated(redactSecrets(text, env));
 }
 
 /** A provider's error as a failure; any other error keeps its class, with its message made outgoing too. */

@@ -33,7 +33,7 @@ export async function callProvider<T>(
         throw invalidRequest((err as Error).message);
       }
       const { workflow, ...request } = input.request;
-      return measuredCall(input.provider, () => classified(() => call({ ...request, referenceImages }, workflow)));
+      return measuredCall(input.provider, () => call({ ...request, referenceImages }, workflow));
     });
   } catch (err) {
     const throttled = throttledAnswer(input, err);

@@ -2,6 +2,7 @@
 // them on the same Prometheus endpoint as its own (`imagebatch worker --metrics`), and without one they cost nothing.
 // Labels are bounded words only: the provider, what came of the call, never a prompt, an item or a key.
 import { ApplicationFailure, metricMeter } from '@temporalio/activity';
+import { ProviderError } from '../providers/types';
 import { ErrorType } from '../shared/errors';
 import { isSyncProvider } from '../shared/providers';
 import type { ProviderKind } from '../shared/types';
@@ -9,11 +10,11 @@ import type { ProviderKind } from '../shared/types';
 /** What came of one submit (or synchronous generation): taken, refused for its limit or by moderation, or else. */
 export type CallOutcome = 'accepted' | 'throttled' | 'moderated' | 'failed';
 
-/** What a provider's refusal of a request was (the call threw `error`, a classified failure). */
+/** What a provider's refusal of a request was (the call threw `error`: a provider's error, or a classified failure). */
 export function refusalOutcome(error: unknown): CallOutcome {
-  if (!(error instanceof ApplicationFailure)) return 'failed';
-  if (error.type === ErrorType.RateLimited) return 'throttled';
-  return error.type === ErrorType.ContentRejected ? 'moderated' : 'failed';
+  const type = error instanceof ProviderError || error instanceof ApplicationFailure ? error.type : undefined;
+  if (type === ErrorType.RateLimited) return 'throttled';
+  return type === ErrorType.ContentRejected ? 'moderated' : 'failed';
 }
 
 /**

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { metricsAddress } from '../../src/client/settings';
 import { refusalOutcome } from '../../src/metrics/provider-metrics';
+import { ProviderError } from '../../src/providers/types';
 import { ErrorType } from '../../src/shared/errors';
 
 describe('metricsAddress', () => {
@@ -32,5 +33,10 @@ describe('refusalOutcome', () => {
     expect(refusalOutcome(failure(ErrorType.ContentRejected))).toBe('moderated');
     expect(refusalOutcome(failure(ErrorType.Transient))).toBe('failed');
     expect(refusalOutcome(new Error('socket hang up'))).toBe('failed');
+  });
+  it("reads a provider's own error as it is thrown, before it is made a failure", () => {
+    expect(refusalOutcome(new ProviderError(ErrorType.RateLimited, 'x'))).toBe('throttled');
+    expect(refusalOutcome(new ProviderError(ErrorType.ContentRejected, 'x'))).toBe('moderated');
+    expect(refusalOutcome(new ProviderError(ErrorType.InvalidRequest, 'x'))).toBe('failed');
   });
 });
