@@ -1,15 +1,17 @@
-// One connection config for every command: @temporalio/envconfig reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-// TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE and the config file.
+// One connection config for every command and the worker: @temporalio/envconfig reads TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_GRPC_META_*, TEMPORAL_PROFILE and the config file.
+// Everything it loads (API key, TLS, gRPC metadata headers) reaches the connection as loaded: a production cluster
+// behind a proxy that routes or authorises by header needs every header on every call.
 import { Client, Connection } from '@temporalio/client';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection } from '@temporalio/worker';
+import { loadClientConnectConfig, type LoadClientProfileOptions } from '@temporalio/envconfig';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { joinServerAt } from './server-registry';
 
 export interface TemporalTarget {
   address: string;
   namespace: string;
-  apiKey?: string;
-  tls?: unknown;
+  /** What envconfig loaded besides the address (apiKey, tls, metadata), passed to every connection. */
+  options: Omit<NativeConnectionOptions, 'address'>;
 }
 
 export class TemporalUnreachable extends Error {
@@ -21,19 +23,20 @@ export function hasConfiguredServer(env: NodeJS.ProcessEnv = process.env): boole
   return Boolean(env.TEMPORAL_ADDRESS || env.TEMPORAL_PROFILE || env.TEMPORAL_CONFIG_FILE);
 }
 
-export function loadTarget(overrides: Partial<TemporalTarget> = {}): TemporalTarget {
-  const config = loadClientConnectConfig();
-  const opts = config.connectionOptions as { address?: string; apiKey?: string; tls?: unknown };
+/** The configured target; `address` replaces the loaded one (a local or embedded dev server). */
+export function loadTarget(override: { address?: string } = {}, load: LoadClientProfileOptions = {}): TemporalTarget {
+  const config = loadClientConnectConfig(load);
+  const { address, ...options } = config.connectionOptions;
   return {
-    address: overrides.address ?? opts.address ?? 'localhost:7233',
-    namespace: overrides.namespace ?? config.namespace ?? 'default',
-    apiKey: overrides.apiKey ?? opts.apiKey,
-    tls: overrides.tls ?? opts.tls,
+    address: override.address ?? address ?? 'localhost:7233',
+    namespace: config.namespace ?? 'default',
+    options: dropUndefined(options),
   };
 }
 
-function connectionOptions(t: TemporalTarget) {
-  return { address: t.address, apiKey: t.apiKey, tls: t.tls as never };
+/** The options one connection is opened with: the same for the client (every command) and the worker. */
+export function connectionOptions(t: TemporalTarget): NativeConnectionOptions {
+  return { ...t.options, address: t.address };
 }
 
 export async function connectClient(t: TemporalTarget): Promise<Client> {
@@ -54,4 +57,8 @@ export async function connectWorker(t: TemporalTarget): Promise<NativeConnection
   } catch (err) {
     throw new TemporalUnreachable(`cannot reach Temporal at ${t.address}: ${(err as Error).message}`);
   }
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

@@ -14,7 +14,7 @@ afterAll(closeConnections);
 /** The client side of a session over the test server (what the account look-up uses of one). */
 async function testSession(): Promise<Session> {
   const client = await testClient();
-  const target = { address: temporalAddress(), namespace: inject('temporalNamespace') };
+  const target = { address: temporalAddress(), namespace: inject('temporalNamespace'), options: {} };
   return { target, client, nativeConnection: () => Promise.reject(new Error('unused')), close: async () => {} };
 }
 
