@@ -1,12 +1,11 @@
 // Batch activities: page items in from the items copy, record item results, write the manifest, and find the
 // children an earlier run started that closed. The batch folder's files belong to src/output.
-import fs from 'node:fs';
 import { ApplicationFailure, getClient, log } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
-import { batchFolder } from '../output/batch-folder';
+import { BATCH_FILES } from '../output/batch-folder';
 import { ItemsCopyChanged, readItems } from '../output/items-copy';
-import { writeGalleryFile } from '../output/gallery';
-import { buildManifest, type Manifest, readManifest, writeManifestFile } from '../output/manifest';
+import { writeGallery } from '../output/gallery';
+import { buildManifest, type Manifest, readStoredManifest, writeManifestFile } from '../output/manifest';
 import { requestsFor } from '../output/manifest-request';
 import { appendResults, latestResults } from '../output/results-log';
 import type { ItemsSource, ResultRecord } from '../shared/batch-types';
@@ -14,6 +13,7 @@ import { childClosedResult, failedImageResult } from '../shared/child-results';
 import { ErrorType } from '../shared/errors';
 import { ImageProvider } from '../shared/search-attributes';
 import type { ImageItem, ImageResult, ProviderKind } from '../shared/types';
+import { openStore } from '../storage/open-store';
 import { writingIn } from './local-storage';
 
 type ItemsCopy = Extract<ItemsSource, { kind: 'file' }>;
@@ -76,7 +76,9 @@ export function createBatchActivities() {
     /** When the batch started (ISO), for the manifest and the gallery's timings. */
     startedAt?: string;
   }): Promise<string> {
-    const previous = input.retryOf ? readManifest(input.outDir)?.items : undefined;
+    const previous = input.retryOf
+      ? (await writingIn(input.outDir, true, () => readStoredManifest(input.outDir)))?.items
+      : undefined;
     const ids = previous?.map((e) => e.id) ?? [];
     const own = input.items.kind === 'inline' ? input.items.items : await itemsOf(input.items);
     const seen = new Set(ids);
@@ -86,7 +88,7 @@ export function createBatchActivities() {
       batchId: input.batchId,
       retryOf: input.retryOf,
       ids,
-      latest: await latestResults(input.outDir),
+      latest: await writingIn(input.outDir, true, () => latestResults(input.outDir)),
       cancelled: input.cancelled,
       stopped: input.stopped,
       provider: input.provider,
@@ -101,10 +103,10 @@ export function createBatchActivities() {
       if (input.stopped) return target;
       // Every item has reported: no submit is left to resume, so the journal goes (entries of cancelled or failed
       // items would otherwise stay).
-      await fs.promises.rm(batchFolder(input.outDir).tasksDir, { recursive: true, force: true });
+      await openStore(input.outDir).remove(BATCH_FILES.tasks);
       return target;
     });
-    writeGalleryOrWarn(input.outDir, manifest);
+    await writeGalleryOrWarn(input.outDir, manifest);
     return written;
   }
 
@@ -112,9 +114,9 @@ export function createBatchActivities() {
    * The gallery is a view of the manifest: one that cannot be written (or built) is logged and left, never a reason
    * to fail or hold up the batch, whose manifest is already written; `imagebatch report` writes it again.
    */
-  function writeGalleryOrWarn(outDir: string, manifest: Manifest): void {
+  async function writeGalleryOrWarn(outDir: string, manifest: Manifest): Promise<void> {
     try {
-      writeGalleryFile(outDir, manifest);
+      await writeGallery(outDir, manifest);
     } catch (err) {
       log.warn(`the gallery (index.html) of ${outDir} was not written: ${(err as Error).message}`);
     }

@@ -6,6 +6,7 @@ import { cancellationSignal, log } from '@temporalio/activity';
 import { withSource } from '../output/image-metadata';
 import { makeFolder } from '../output/safe-write';
 import type { ProviderClients } from '../providers';
+import { isBucketLocation } from '../storage/batch-store';
 import type { GenerateImageInput, GenerateImageOutput } from '../shared/types';
 import { withHeartbeats } from './heartbeats';
 import { findExistingImage } from '../output/image-file';
@@ -26,7 +27,8 @@ export function createGenerateActivity({
     if (existing) return { existing };
     const client = syncClient(providers, input.provider);
     // A folder that cannot even be made fails the item before the provider is paid.
-    await writingIn(input.outDir, false, () => makeFolder(input.outDir));
+    // (A bucket has no folder to make: it was checked before the batch started.)
+    await writingIn(input.outDir, false, () => isBucketLocation(input.outDir) || makeFolder(input.outDir));
     const answer = await callProvider(input, (request) => client.generate(request, cancellationSignal()));
     if ('throttled' in answer) return answer;
     const { model } = answer;

@@ -1,18 +1,18 @@
-// An item's image file in its batch folder, in one place: its name (the item's filename, or `<id>.<ext>`, the
-// extension following the bytes), the checks its bytes pass (size, magic bytes, a whole PNG or JPEG), its write (tmp,
-// no link followed, atomic rename; the sidecar of a JPEG or WebP first) with its sha256, and finding one already
-// stored. Only this module builds an image's path; the files are read and written by `readWhole` and `writeWhole`
-// alone, so a batch folder kept elsewhere (a bucket) plugs in there.
+// An item's image file among its batch's files, in one place: its name (the item's filename, or `<id>.<ext>`, the
+// extension following the bytes), the checks its bytes pass (size, magic bytes, a whole PNG or JPEG), its write (whole,
+// the sidecar of a JPEG or WebP first) with its sha256 and size, and finding one already stored. Only this module
+// builds an image's name; the files are read and written through the batch's store (a folder or a bucket) by
+// `readWhole` and `writeWhole` alone.
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
+import { isBucketLocation } from '../storage/batch-store';
+import { openStore } from '../storage/open-store';
 import { IMAGE_EXT } from '../shared/item-schema';
 import type { OutputTarget, StoredImage } from '../shared/types';
 import { type EmbeddedMetadata, sidecarText } from './image-metadata';
-import { imageSize, type ImageSize, SIZE_HEAD_BYTES } from './image-size';
+import { imageSize, SIZE_HEAD_BYTES } from './image-size';
 import { PNG_SIGNATURE, PngError } from './png-chunks';
 import { embedPngMetadata } from './png-metadata';
-import { replaceFiles } from './safe-write';
 
 export const DEFAULT_MAX_IMAGE_BYTES = 30 * 1024 * 1024;
 const EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp'];
@@ -84,68 +84,70 @@ function storedName(t: OutputTarget, ext: string): string {
   return given && sameType(given, ext) ? name : `${imageStem(t)}.${ext}`;
 }
 
-/** Where an existing output may be: the item's filename first, then its stem with each image extension. */
+/** The names an existing output may have: the item's filename first, then its stem with each image extension. */
 function candidates(t: OutputTarget): string[] {
   const names = EXTENSIONS.map((ext) => storedName(t, ext));
   if (t.filename) names.unshift(safeName(t.filename));
-  return [...new Set(names)].map((name) => path.join(t.outDir, name));
+  return [...new Set(names)];
 }
 
-/** A stored image's name as the manifest gives it: relative to the batch folder, so the folder can move. */
-export const imageEntryName = (batchDir: string, file: string): string => path.relative(batchDir, file);
+/** A stored image's name as the manifest gives it: relative to the batch, so the folder can move. */
+export function imageEntryName(batchDir: string, file: string): string {
+  if (isBucketLocation(batchDir) && file.startsWith(`${batchDir}/`)) return file.slice(batchDir.length + 1);
+  return path.relative(batchDir, file);
+}
 
-/** The stored image a manifest entry names. */
-export const imageOfEntry = (batchDir: string, name: string): string => path.join(batchDir, name);
+/** The stored image a manifest entry names: its path, or its URL in a bucket. */
+export function imageOfEntry(batchDir: string, name: string): string {
+  return isBucketLocation(batchDir) ? `${batchDir}/${name.split(path.sep).join('/')}` : path.join(batchDir, name);
+}
 
 /** The sidecar of a JPEG or WebP, which carries no PNG chunks: `<file>.json`, beside it. */
 export function sidecarPath(imageFile: string): string {
   return `${imageFile}.json`;
 }
 
-/** The size of a stored image, from its header (the manifest says it beside the size the request asked for). */
-export function storedImageSize(file: string): ImageSize | undefined {
-  let fd: number | undefined;
+/**
+ * The file's bytes, or undefined when there is none to read. A folder's unreadable file counts as none (the write
+ * that follows says why); a bucket that cannot be asked throws, rather than have the provider paid for an image that
+ * may be there.
+ */
+async function readWhole(location: string, name: string): Promise<Buffer | undefined> {
+  const store = openStore(location);
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    const head = Buffer.alloc(SIZE_HEAD_BYTES);
-    const n = fs.readSync(fd, head, 0, head.length, 0);
-    const kind = sniffImage(head.subarray(0, 16));
-    return kind && imageSize(kind.mime, head.subarray(0, n));
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
-/** The file's bytes, or undefined when there is none to read. */
-async function readWhole(file: string): Promise<Buffer | undefined> {
-  try {
-    return await fs.promises.readFile(file);
-  } catch {
+    return await store.read(name);
+  } catch (err) {
+    if (store.kind === 'bucket') throw err;
     return undefined;
   }
 }
 
-/** Writes the files whole, all or none (an image with its sidecar), renamed into place in order: the sidecar first. */
-async function writeWhole(dir: string, files: { file: string; data: Buffer | string }[]): Promise<void> {
-  await fs.promises.mkdir(dir, { recursive: true });
-  await replaceFiles(files);
+/** Writes the files whole, all or none (an image with its sidecar), in order: the sidecar first. Returns the last's place. */
+async function writeWhole(location: string, files: { name: string; data: Buffer | string }[]): Promise<string> {
+  const store = openStore(location);
+  await store.write(files);
+  return store.where(files[files.length - 1].name);
 }
 
-const described = (file: string, data: Buffer, mime: string): StoredImage => ({
-  file,
-  bytes: data.length,
-  sha256: createHash('sha256').update(data).digest('hex'),
-  mime,
-});
+/** The image's size travels with it to the manifest (which never reads the image again), when its header says one. */
+function described(file: string, data: Buffer, mime: string): StoredImage {
+  const size = imageSize(mime, data.subarray(0, SIZE_HEAD_BYTES));
+  return {
+    file,
+    bytes: data.length,
+    sha256: createHash('sha256').update(data).digest('hex'),
+    mime,
+    ...(size ? { imageSize: size } : {}),
+  };
+}
 
 /** An output that already exists (and is a whole image): the seeds' idempotency. */
 export async function findExistingImage(t: OutputTarget): Promise<StoredImage | undefined> {
-  for (const file of candidates(t)) {
-    const data = await readWhole(file);
+  for (const name of candidates(t)) {
+    const data = await readWhole(t.outDir, name);
     const kind = data && sniffImage(data.subarray(0, 16));
-    if (data && kind && isComplete(kind.mime, data.subarray(-16))) return described(file, data, kind.mime);
+    if (data && kind && isComplete(kind.mime, data.subarray(-16)))
+      return described(openStore(t.outDir).where(name), data, kind.mime);
   }
   return undefined;
 }
@@ -166,9 +168,9 @@ export async function storeImage(
   const size = imageSize(kind.mime, data.subarray(0, SIZE_HEAD_BYTES));
   const told = meta && { ...meta, width: size?.width, height: size?.height };
   const final = told && kind.mime === 'image/png' ? withChunks(data, told) : data;
-  const file = path.join(t.outDir, storedName(t, kind.ext));
-  const sidecar = told && kind.mime !== 'image/png' ? [{ file: sidecarPath(file), data: sidecarText(told) }] : [];
-  await writeWhole(t.outDir, [...sidecar, { file, data: final }]);
+  const name = storedName(t, kind.ext);
+  const sidecar = told && kind.mime !== 'image/png' ? [{ name: sidecarPath(name), data: sidecarText(told) }] : [];
+  const file = await writeWhole(t.outDir, [...sidecar, { name, data: final }]);
   return described(file, final, kind.mime);
 }
 

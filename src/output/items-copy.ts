@@ -1,11 +1,14 @@
-// The items copy: a batch whose items are too large to travel in its workflow input gets them written into its
-// folder, and workers page them in (checked by sha256, so an edited copy fails the batch instead of changing it).
+// The items copy: a batch whose items are too large to travel in its workflow input gets them written among its files
+// (a folder or a bucket), and workers page them in (checked by sha256, so an edited copy fails the batch instead of
+// changing it).
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
+import path from 'node:path';
 import type { ItemsSource } from '../shared/batch-types';
 import type { ImageItem } from '../shared/types';
-import { batchFolder } from './batch-folder';
-import { ownFolder, replaceFile } from './safe-write';
+import { isBucketLocation, type StoredFile } from '../storage/batch-store';
+import { FolderStore } from '../storage/folder-store';
+import { openStore } from '../storage/open-store';
+import { BATCH_FILES } from './batch-folder';
 
 /** Over this, items go to the items copy, so no payload nears Temporal's 2 MB limit. */
 export const INLINE_LIMIT_BYTES = 256 * 1024;
@@ -17,27 +20,51 @@ export class ItemsCopyChanged extends Error {
   name = 'ItemsCopyChanged';
 }
 
-/** Small lists travel inline; large ones are written to the items copy of the batch folder `dir`. */
-export function itemsSourceFor(items: ImageItem[], dir: string): ItemsSource {
+/** Inline, or the copy to write and the source that names it (`where`: the copy's path or URL). */
+function plan(items: ImageItem[], where: (name: string) => string): { source: ItemsSource; copy?: StoredFile } {
   const lines = items.map((i) => JSON.stringify(i));
   const text = lines.join('\n') + '\n';
-  if (Buffer.byteLength(text) <= INLINE_LIMIT_BYTES) return { kind: 'inline', items };
-  const file = batchFolder(dir).itemsCopy;
-  ownFolder(batchFolder(dir).stateDir);
-  replaceFile(file, text);
-  return {
+  if (Buffer.byteLength(text) <= INLINE_LIMIT_BYTES) return { source: { kind: 'inline', items } };
+  const source: ItemsSource = {
     kind: 'file',
-    path: file,
+    path: where(BATCH_FILES.itemsCopy),
     sha256: createHash('sha256').update(text).digest('hex'),
     count: items.length,
     pageSize: pageSizeFor(lines),
   };
+  return { source, copy: { name: BATCH_FILES.itemsCopy, data: text } };
+}
+
+/** Small lists travel inline; large ones are written to the items copy of the batch folder `dir`. */
+export function itemsSourceFor(items: ImageItem[], dir: string): ItemsSource {
+  const store = new FolderStore(dir);
+  const { source, copy } = plan(items, (name) => store.where(name));
+  if (copy) store.writeNow([copy]);
+  return source;
+}
+
+/** As itemsSourceFor, for a batch at `location`, a folder or a bucket. */
+export async function storeItemsSource(items: ImageItem[], location: string): Promise<ItemsSource> {
+  const store = openStore(location);
+  const { source, copy } = plan(items, (name) => store.where(name));
+  if (copy) await store.write([copy]);
+  return source;
 }
 
 /** As many items a page as fit PAGE_LIMIT_BYTES at the size of the largest (items are at most 100 KB each). */
 export function pageSizeFor(lines: string[]): number {
   const largest = lines.reduce((most, l) => Math.max(most, Buffer.byteLength(l)), 1);
   return Math.max(1, Math.min(PAGE_SIZE, Math.floor(PAGE_LIMIT_BYTES / largest)));
+}
+
+/** The copy's bytes, from the store of the folder (or bucket prefix) it is in. */
+async function readCopy(file: string): Promise<Buffer> {
+  const [where, name] = isBucketLocation(file)
+    ? [file.slice(0, file.lastIndexOf('/')), file.slice(file.lastIndexOf('/') + 1)]
+    : [path.dirname(file), path.basename(file)];
+  const data = await openStore(where).read(name);
+  if (!data) throw Object.assign(new Error(`ENOENT: the items copy ${file} is not there`), { code: 'ENOENT' });
+  return data;
 }
 
 /** One parsed copy per process: paging a 100,000-item file must not re-read it per page. */
@@ -48,7 +75,7 @@ export async function readItems(source: ItemsSource): Promise<ImageItem[]> {
   if (source.kind === 'inline') return source.items;
   const key = `${source.path}\u0000${source.sha256}`;
   if (cached?.key === key) return cached.items;
-  const data = await fs.promises.readFile(source.path);
+  const data = await readCopy(source.path);
   const actual = createHash('sha256').update(data).digest('hex');
   if (actual !== source.sha256) {
     throw new ItemsCopyChanged(

@@ -3,11 +3,11 @@
 import fs from 'node:fs';
 import type { ResultRecord } from '../shared/batch-types';
 import type { ImageResult, ProviderKind } from '../shared/types';
-import { batchFolder } from './batch-folder';
-import { imageEntryName, storedImageSize } from './image-file';
+import { openStore } from '../storage/open-store';
+import { BATCH_FILES, batchFolder } from './batch-folder';
+import { imageEntryName } from './image-file';
 import type { ImageSize } from './image-size';
 import type { ManifestRequest } from './manifest-request';
-import { makeFolder, replaceFile } from './safe-write';
 
 /** The entry carries its item's request too (manifest-request.ts): `imagebatch run manifest.json` reuses it. */
 export interface ManifestEntry extends Omit<ImageResult, 'itemId' | 'file' | 'status'>, ManifestRequest {
@@ -16,7 +16,7 @@ export interface ManifestEntry extends Omit<ImageResult, 'itemId' | 'file' | 'st
   status: ImageResult['status'] | 'queued';
   /** Relative to the batch folder. */
   file: string | null;
-  /** The stored image's size, from its header (the request's `width`/`height` may differ). */
+  /** The stored image's size, from its header when stored (the request's `width`/`height` may differ). */
   imageSize?: ImageSize;
 }
 
@@ -34,9 +34,20 @@ export interface Manifest {
   items: ManifestEntry[];
 }
 
+/** The manifest of a local batch folder, or undefined when there is none to read. */
 export function readManifest(dir: string): Manifest | undefined {
   try {
     return JSON.parse(fs.readFileSync(batchFolder(dir).manifest, 'utf8')) as Manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The manifest of a batch wherever it is (a folder or a bucket); undefined when there is none or it is not JSON. */
+export async function readStoredManifest(location: string): Promise<Manifest | undefined> {
+  const data = await openStore(location).read(BATCH_FILES.manifest);
+  try {
+    return data && (JSON.parse(data.toString('utf8')) as Manifest);
   } catch {
     return undefined;
   }
@@ -75,15 +86,15 @@ export function buildManifest(o: {
     }
     counts[r.status]++;
     if (r.skipped) counts.skipped++;
-    const { itemId: _i, at: _a, seq: _s, file, ...rest } = r;
-    // The image's own size, read from its header (`width`/`height` are the request's: a provider may answer another).
-    const size = file && r.status === 'succeeded' ? storedImageSize(file) : undefined;
+    // `imageSize` is the image's own, read from its header when it was stored (`width`/`height` are the request's: a
+    // provider may answer another); the images are not read again here, wherever they are.
+    const { itemId: _i, at: _a, seq: _s, file, imageSize, ...rest } = r;
     return {
       id,
       ...request,
       ...rest,
       file: file ? imageEntryName(o.dir, file) : null,
-      ...(size ? { imageSize: size } : {}),
+      ...(imageSize && r.status === 'succeeded' ? { imageSize } : {}),
     };
   });
   return {
@@ -98,10 +109,9 @@ export function buildManifest(o: {
   };
 }
 
-/** Written whole (tmp file, then rename), never through a link. Returns the manifest's path. */
+/** Written whole (a folder's: tmp file, then rename, never through a link). Returns where the manifest is. */
 export async function writeManifestFile(dir: string, manifest: Manifest): Promise<string> {
-  const target = batchFolder(dir).manifest;
-  makeFolder(dir);
-  replaceFile(target, JSON.stringify(manifest, null, 2));
-  return target;
+  const store = openStore(dir);
+  await store.write([{ name: BATCH_FILES.manifest, data: JSON.stringify(manifest, null, 2) }]);
+  return store.where(BATCH_FILES.manifest);
 }

@@ -78,6 +78,8 @@ export interface ImageResult {
   file?: string;
   sha256?: string;
   bytes?: number;
+  /** The stored image's own size, as stored (the manifest says it without reading the image again). */
+  imageSize?: StoredImageSize;
   provider: ProviderKind;
   providerTaskId?: string;
   model?: string;
@@ -97,12 +99,21 @@ export interface ImageResult {
   seed?: number;
 }
 
+/** An image's own width and height, from its header. */
+export interface StoredImageSize {
+  width: number;
+  height: number;
+}
+
 /** What the collect activity returns after writing the file. */
 export interface StoredImage {
+  /** A path, or an `s3://` URL when the batch is in a bucket. */
   file: string;
   sha256: string;
   bytes: number;
   mime: string;
+  /** Absent when its header says none (and in older histories). */
+  imageSize?: StoredImageSize;
 }
 
 export interface OutputTarget {

@@ -170,8 +170,9 @@ export class ImageLedger {
 
   /** The image file is stored (`skipped`: it was there already). */
   succeeded(stored: StoredImage, skipped = false): void {
-    const { file, sha256, bytes } = stored;
-    Object.assign(this.result, { status: 'succeeded', file, sha256, bytes });
+    const { file, sha256, bytes, imageSize } = stored;
+    // The image's size goes with its result to the manifest (absent from older activities' answers).
+    Object.assign(this.result, { status: 'succeeded', file, sha256, bytes, ...(imageSize ? { imageSize } : {}) });
     if (skipped) this.result.skipped = true;
     else if (this.seedUsed(this.seed) !== undefined) this.result.seed = this.seed;
     this.result.error = undefined;

@@ -91,6 +91,7 @@ describe('what a stored image says about its size', () => {
             itemId: 'a',
             status: 'succeeded',
             file: stored.file,
+            imageSize: stored.imageSize,
             provider: 'openai',
             attempts: 1,
             prompts: [],
