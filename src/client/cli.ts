@@ -21,7 +21,7 @@ import { addSimulatorCommand } from './commands/simulator';
 import { galleryReportCommand } from './commands/report';
 import { listCommand, statusCommand, watchCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
-import { EXIT, NoWorker, UsageError } from './exit-codes';
+import { EXIT, NoWorker, StorageUnreachable, UsageError } from './exit-codes';
 import { ItemsFileError } from '../items/reader';
 import { applyCommandEnv, BOUNDS, ENV_NAME, flagArg, metricsAddress } from './settings';
 import { prometheusExporter } from '../metrics/prometheus';
@@ -392,7 +392,11 @@ export async function main(argv = process.argv): Promise<void> {
     } else if (err instanceof NoWorker) {
       console.error(`imagebatch: ${err.message}`);
       process.exitCode = EXIT.noWorker;
-    } else if (err instanceof TemporalUnreachable || err instanceof TemporalCliNotFound) {
+    } else if (
+      err instanceof TemporalUnreachable ||
+      err instanceof TemporalCliNotFound ||
+      err instanceof StorageUnreachable
+    ) {
       console.error(`imagebatch: ${err.message}`);
       process.exitCode = EXIT.temporalUnreachable;
     } else {

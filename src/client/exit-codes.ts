@@ -17,6 +17,14 @@ export const EXIT = {
 /** A user error: printed as is, exit code 2, nothing started (its home is below the CLI and the items reader). */
 export { UsageError } from '../shared/usage-error';
 
+/**
+ * A batch's bucket cannot be reached (nothing answers at its endpoint, or it answers only with server errors):
+ * printed as is, exit code 3, like a Temporal server that cannot be reached.
+ */
+export class StorageUnreachable extends Error {
+  name = 'StorageUnreachable';
+}
+
 /** No worker polls a batch's task queue, or none answered in time: printed as is, exit code 4. */
 export class NoWorker extends Error {
   name = 'NoWorker';

@@ -1,7 +1,164 @@
-// PLACEHOLDER (being written now, issue 25): a batch's files in an S3-compatible bucket.
-import type { BatchStore } from './batch-store';
+// A batch's files in an S3-compatible bucket: `s3://BUCKET/PREFIX/<batchId>/<name>`, one object per file, each PUT
+// whole from a Buffer (no streams, so no aws-chunked encoding) with its sha256 as user metadata (x-amz-meta-sha256),
+// which `read` checks and `pull` compares with a local file before downloading it again.
+import { createHash } from 'node:crypto';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { BatchStore, StoredFile } from './batch-store';
+import { s3ClientFor } from './s3-client';
+import { parseS3Location } from './s3-location';
+
+/** A bucket's store: a BatchStore, plus the sha256 recorded with a file (for `pull`). */
+export interface BucketStore extends BatchStore {
+  readonly kind: 'bucket';
+  readonly bucket: string;
+  /** The sha256 stored with the file at write, or undefined when there is no such file (or it was put by hand). */
+  storedSha256(name: string): Promise<string | undefined>;
+}
+
+/** DeleteObjects takes at most 1000 keys. */
+const DELETE_BATCH = 1000;
+
+const CONTENT_TYPES: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  json: 'application/json',
+  jsonl: 'application/x-ndjson',
+  html: 'text/html; charset=utf-8',
+  txt: 'text/plain; charset=utf-8',
+};
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** The store of a batch at `s3://bucket/prefix/<batchId>`, with this process's credentials and endpoint. */
-export function openBucketStore(location: string, _env: NodeJS.ProcessEnv = process.env): BatchStore {
-  throw new Error(`bucket storage is not built yet (${location})`);
+export function openBucketStore(location: string, env: NodeJS.ProcessEnv = process.env): BucketStore {
+  const { bucket, prefix } = parseS3Location(location, 'batch location');
+  if (!prefix) throw new Error(`a batch's location names its folder under the bucket: ${location}`);
+  const client: S3Client = s3ClientFor(env);
+  const key = (name: string) => `${prefix}/${checkedName(name)}`;
+  const base = `${prefix}/`;
+
+  async function* keysUnder(sub: string): AsyncGenerator<string> {
+    // A prefix names a folder: `.imagebatch/tasks` is not also `.imagebatch/tasks-old`.
+    const folder = sub.replace(/\/+$/, '');
+    const Prefix = folder ? `${base}${checkedName(folder)}` : base;
+    for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix })) {
+      for (const o of page.Contents ?? []) {
+        const name = o.Key!.slice(base.length);
+        if (!folder || name === folder || name.startsWith(`${folder}/`)) yield o.Key!;
+      }
+    }
+  }
+
+  async function read(name: string): Promise<Buffer | undefined> {
+    try {
+      const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key(name) }));
+      const data = Buffer.from(await res.Body!.transformToByteArray());
+      const stored = res.Metadata?.sha256;
+      if (stored && stored !== sha256(data)) {
+        throw new Error(`${where(name)} does not match the sha256 stored with it: it was changed or cut short`);
+      }
+      return data;
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchKey') return undefined;
+      throw err;
+    }
+  }
+
+  async function put(name: string, data: Buffer): Promise<void> {
+    const ext = name.slice(name.lastIndexOf('.') + 1).toLowerCase();
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key(name),
+        Body: data,
+        ContentLength: data.length,
+        ContentType: CONTENT_TYPES[ext] ?? 'application/octet-stream',
+        Metadata: { sha256: sha256(data) },
+      }),
+    );
+  }
+
+  const where = (name: string) => `s3://${bucket}/${key(name)}`;
+
+  return {
+    location: `s3://${bucket}/${prefix}`,
+    kind: 'bucket',
+    bucket,
+    read,
+    where,
+
+    async write(files: StoredFile[]) {
+      // In order: a sidecar is in the bucket before its image.
+      for (const f of files) await put(f.name, Buffer.from(f.data));
+    },
+
+    async appendLines(name, lines, part) {
+      if (!lines.length) return;
+      await put(`${name}.d/${part}`, Buffer.from(lines.map((l) => `${l}\n`).join('')));
+    },
+
+    async readLines(name) {
+      const parts: string[] = [];
+      for await (const k of keysUnder(`${name}.d`)) parts.push(k.slice(base.length));
+      // Listings are in key order already; sorting says so, whatever a clone returns.
+      parts.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const lines: string[] = [];
+      for (const p of parts) {
+        const text = (await read(p))?.toString('utf8') ?? '';
+        lines.push(...text.split('\n').filter((l) => l !== ''));
+      }
+      return lines;
+    },
+
+    async list(sub = '') {
+      const names: string[] = [];
+      for await (const k of keysUnder(sub)) names.push(k.slice(base.length));
+      return names;
+    },
+
+    async remove(sub) {
+      const keys: string[] = [];
+      for await (const k of keysUnder(sub)) keys.push(k);
+      for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+        const Objects = keys.slice(i, i + DELETE_BATCH).map((Key) => ({ Key }));
+        const res = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects, Quiet: true } }));
+        const failed = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+        if (failed.length) {
+          const first = failed[0]!;
+          throw Object.assign(new Error(`${failed.length} file(s) under ${where(sub)} were not removed`), {
+            name: first.Code ?? 'DeleteFailed',
+          });
+        }
+      }
+    },
+
+    async storedSha256(name) {
+      try {
+        const res = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key(name) }));
+        return res.Metadata?.sha256;
+      } catch (err) {
+        if ((err as Error).name === 'NotFound' || (err as Error).name === 'NoSuchKey') return undefined;
+        throw err;
+      }
+    },
+  };
+}
+
+/** A name relative to the batch: `/`-separated, no empty, `.` or `..` part (it could leave the batch's prefix). */
+function checkedName(name: string): string {
+  const parts = name.split('/');
+  if (!name || parts.some((p) => p === '' || p === '.' || p === '..')) {
+    throw new Error(`not a file name inside a batch: ${JSON.stringify(name)}`);
+  }
+  return name;
 }

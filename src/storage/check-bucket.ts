@@ -1,0 +1,46 @@
+// The preflight of a batch in a bucket, before anything starts (nothing paid): the bucket exists, the credentials
+// are right, and this process may write, list and remove under the batch's prefix, the operations the batch uses.
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { StorageUnreachable, UsageError } from '../client/exit-codes';
+import { bucketFailure } from './bucket-errors';
+import { openBucketStore } from './bucket-store';
+import { s3ClientFor, s3Endpoint } from './s3-client';
+
+const PROBE = '.imagebatch/write-check';
+
+/**
+ * Throws UsageError (exit 2) naming the bucket and the cause when the bucket is unknown, the credentials are wrong or
+ * the request is denied; StorageUnreachable (exit 3) when its endpoint does not answer or answers only with server
+ * errors. `location` is the batch's (`s3://BUCKET/PREFIX/<batchId>`): the probe goes where the batch's files will.
+ */
+export async function checkBucket(location: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const store = openBucketStore(location, env);
+  const endpoint = s3Endpoint(env);
+  const at = `${store.location}: bucket "${store.bucket}" at ${endpoint ? origin(endpoint) : 'AWS S3'}`;
+  try {
+    try {
+      await s3ClientFor(env).send(new HeadBucketCommand({ Bucket: store.bucket }));
+    } catch (err) {
+      // A HEAD answer has no body: 403 cannot tell wrong credentials from a denial. The probe's PUT below gets the
+      // server's code (SignatureDoesNotMatch, InvalidAccessKeyId, AccessDenied); some policies allow objects only.
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 403) throw err;
+    }
+    await store.write([{ name: PROBE, data: '' }]);
+    await store.remove(PROBE);
+  } catch (err) {
+    const failure = bucketFailure(err);
+    if (!failure) throw err;
+    if (failure.unreachable || failure.retryable) throw new StorageUnreachable(`${at}: ${failure.reason}`);
+    throw new UsageError(`${at}: ${failure.reason}`);
+  }
+}
+
+/** The endpoint without any user or password a URL may carry. */
+function origin(endpoint: string): string {
+  try {
+    const u = new URL(endpoint);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return 'the configured endpoint';
+  }
+}
