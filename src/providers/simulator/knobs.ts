@@ -1,5 +1,6 @@
 // The simulator's knobs: one zod schema for the JSON file, the CLI flags and the test API.
 import { z } from 'zod';
+import { OpenaiBatchKnobsSchema } from './openai-batch-knobs';
 
 const rate = z.number().min(0).max(1);
 
@@ -54,6 +55,8 @@ export const KnobsSchema = z
     openaiKey: z.string().default('sk-openai-simulator'),
     /** How fal reports a moderated prompt at result: a 422 from the result URL, or has_nsfw_concepts: [true]. */
     falModeration: z.enum(['content_policy_violation', 'has_nsfw_concepts']).default('content_policy_violation'),
+    /** OpenAI's Batch API (Files and Batches endpoints). */
+    openaiBatch: OpenaiBatchKnobsSchema.prefault({}),
     /** Seed of the fault and latency draws, so a run can be repeated. */
     randomSeed: z.number().int().default(1),
   })

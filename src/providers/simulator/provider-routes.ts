@@ -2,10 +2,11 @@
 // each answers only its own paths.
 import { routeComfyui } from './comfyui-routes';
 import { routeFal } from './fal-routes';
+import { routeOpenaiBatch } from './openai-batch-routes';
 import { routeOpenai } from './openai-routes';
 import type { Route } from './wire';
 
-const ROUTES: Route[] = [routeFal, routeOpenai, routeComfyui];
+const ROUTES: Route[] = [routeFal, routeOpenai, routeOpenaiBatch, routeComfyui];
 
 /** True when one of them took the request. */
 export const routeProviders: Route = async (sim, req, res, url, body) => {

@@ -7,6 +7,7 @@ import { handleDashscope } from './dashscope-routes';
 import { FAL_PREFIX } from './fal-routes';
 import { serveImage } from './image-route';
 import { type Knobs, type KnobsInput, KnobsSchema } from './knobs';
+import { resetBatchJobs } from './openai-batch-jobs';
 import { routeProviders } from './provider-routes';
 import { send } from './replies';
 import { Simulation } from './simulation';
@@ -69,6 +70,7 @@ export class ProviderSimulator {
   /** Forgets tasks and counters and restarts the draws from the seed, so the next run draws what the last one did. */
   reset(): void {
     this.sim.reset();
+    resetBatchJobs(this.sim);
   }
 
   /** Tasks held by a long latency finish now (see Simulation.finishNow); returns how many. */
