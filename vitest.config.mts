@@ -1,9 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
-// Two tiers, chosen by folder. `unit` needs no Temporal server and no Go: pure code, activities in
+// Three tiers, chosen by folder. `unit` needs no Temporal server and no Go: pure code, activities in
 // MockActivityEnvironment, replay of recorded histories, providers against the simulator over loopback.
+// `cluster` (test/cluster) gets a real Temporal server on PostgreSQL and runs worker machines in mount namespaces
+// (root); it runs after the other two, so its machines do not share the two cores with them.
 // `integration` is every other test file, and gets the run's one dev server (globalSetup).
 const UNIT = ['test/unit/**/*.test.ts', 'test/providers/**/*.test.ts'];
+const CLUSTER = ['test/cluster/**/*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -21,8 +24,18 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: UNIT,
+          exclude: [...UNIT, ...CLUSTER],
           globalSetup: ['test/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'cluster',
+          include: CLUSTER,
+          globalSetup: ['test/cluster/global-setup.ts'],
+          sequence: { groupOrder: 1 },
+          testTimeout: 900_000,
         },
       },
     ],
