@@ -14,6 +14,7 @@ import { eventsCommand } from './commands/events';
 import { importTasksCommand } from './commands/import-tasks';
 import { inspectCommand } from './commands/inspect';
 import { limitCommand } from './commands/limit';
+import { pullCommand } from './commands/pull';
 import { resumeCommand } from './commands/resume';
 import { retryCommand } from './commands/retry';
 import { runCommand, startCommand } from './commands/run';
@@ -333,6 +334,15 @@ export function buildProgram(): Command {
     .option('--open', 'open the page in the default browser')
     .addOption(dbOption())
     .action(action(galleryReportCommand));
+
+  program
+    .command('pull')
+    .argument('<batch>', 'batch id')
+    .description('copy the files of a batch kept in a bucket into <dir>/<batch>/ (skips files already there)')
+    .option('--out <dir>', 'the local folder the batch folder goes under', 'out')
+    .option('--from <url>', 'the s3:// --out the batch ran with (default: ask Temporal where its files are)')
+    .addOption(dbOption())
+    .action(action(pullCommand));
 
   addSimulatorCommand(program);
 

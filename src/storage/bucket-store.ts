@@ -22,6 +22,9 @@ export interface BucketStore extends BatchStore {
   storedSha256(name: string): Promise<string | undefined>;
 }
 
+/** Results parts read at once. */
+const PARALLEL_READS = 16;
+
 /** DeleteObjects takes at most 1000 keys. */
 const DELETE_BATCH = 1000;
 
@@ -36,6 +39,8 @@ const CONTENT_TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
   txt: 'text/plain; charset=utf-8',
 };
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -111,19 +116,20 @@ export function openBucketStore(location: string, env: NodeJS.ProcessEnv = proce
       const parts: string[] = [];
       for await (const k of keysUnder(`${name}.d`)) parts.push(k.slice(base.length));
       // Listings are in key order already; sorting says so, whatever a clone returns.
-      parts.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      const lines: string[] = [];
-      for (const p of parts) {
-        const text = (await read(p))?.toString('utf8') ?? '';
-        lines.push(...text.split('\n').filter((l) => l !== ''));
+      parts.sort(byName);
+      const texts: string[] = [];
+      // A few parts at a time (a batch has one per recorded group), kept in order.
+      for (let i = 0; i < parts.length; i += PARALLEL_READS) {
+        const chunk = parts.slice(i, i + PARALLEL_READS);
+        texts.push(...(await Promise.all(chunk.map(async (p) => (await read(p))?.toString('utf8') ?? ''))));
       }
-      return lines;
+      return texts.flatMap((t) => t.split('\n')).filter((l) => l.trim());
     },
 
     async list(sub = '') {
       const names: string[] = [];
       for await (const k of keysUnder(sub)) names.push(k.slice(base.length));
-      return names;
+      return names.sort(byName);
     },
 
     async remove(sub) {

@@ -5,6 +5,7 @@ import { StorageUnreachable, UsageError } from '../client/exit-codes';
 import { bucketFailure } from './bucket-errors';
 import { openBucketStore } from './bucket-store';
 import { s3ClientFor, s3Endpoint } from './s3-client';
+import { parseS3Location } from './s3-location';
 
 const PROBE = '.imagebatch/write-check';
 
@@ -15,8 +16,6 @@ const PROBE = '.imagebatch/write-check';
  */
 export async function checkBucket(location: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const store = openBucketStore(location, env);
-  const endpoint = s3Endpoint(env);
-  const at = `${store.location}: bucket "${store.bucket}" at ${endpoint ? origin(endpoint) : 'AWS S3'}`;
   try {
     try {
       await s3ClientFor(env).send(new HeadBucketCommand({ Bucket: store.bucket }));
@@ -28,11 +27,22 @@ export async function checkBucket(location: string, env: NodeJS.ProcessEnv = pro
     await store.write([{ name: PROBE, data: '' }]);
     await store.remove(PROBE);
   } catch (err) {
-    const failure = bucketFailure(err);
-    if (!failure) throw err;
-    if (failure.unreachable || failure.retryable) throw new StorageUnreachable(`${at}: ${failure.reason}`);
-    throw new UsageError(`${at}: ${failure.reason}`);
+    throw bucketCliError(err, location, env);
   }
+}
+
+/**
+ * A command's error for a bucket's failure: UsageError (exit 2) naming the location, the bucket, its endpoint and the
+ * cause; StorageUnreachable (exit 3) when nothing answers or only server errors do. Anything else is returned as is.
+ */
+export function bucketCliError(err: unknown, location: string, env: NodeJS.ProcessEnv = process.env): unknown {
+  const failure = bucketFailure(err);
+  if (!failure) return err;
+  const { bucket } = parseS3Location(location, 'batch location');
+  const endpoint = s3Endpoint(env);
+  const at = `${location}: bucket "${bucket}" at ${endpoint ? origin(endpoint) : 'AWS S3'}`;
+  if (failure.unreachable || failure.retryable) return new StorageUnreachable(`${at}: ${failure.reason}`);
+  return new UsageError(`${at}: ${failure.reason}`);
 }
 
 /** The endpoint without any user or password a URL may carry. */

@@ -40,7 +40,7 @@ export function parseS3Location(url: string, flag = '--out'): S3Location {
 }
 
 /** A batch's location under `--out s3://BUCKET/PREFIX`: `s3://BUCKET/PREFIX/<batchId>`. */
-export function batchLocation(out: string, batchId: string): string {
-  const { bucket, prefix } = parseS3Location(out);
+export function batchLocation(out: string, batchId: string, flag = '--out'): string {
+  const { bucket, prefix } = parseS3Location(out, flag);
   return `s3://${bucket}/${prefix ? `${prefix}/` : ''}${batchId}`;
 }
