@@ -14,11 +14,13 @@ fi
 pg_ctlcluster "$(ls /usr/lib/postgresql | sort -n | tail -1)" main stop >/dev/null 2>&1 || true
 
 server="$cache/server-$server_version"
-if [[ ! -x "$server/server" || ! -x "$server/sql" || ! -d "$server/schema/postgresql/v12" ]]; then
+if [[ ! -x "$server/server" || ! -x "$server/sql" ]]; then
   echo "cluster tools: building the Temporal server $server_version and its SQL tool (minutes, once)"
   GOBIN="$server" go install "go.temporal.io/server/cmd/server@v$server_version" \
     "go.temporal.io/server/cmd/tools/sql@v$server_version"
-  # The schema files the SQL tool applies, beside the binaries (the Go module cache may be cleaned).
+fi
+# The schema files the SQL tool applies, beside the binaries (the Go module cache may be cleaned later).
+if [[ ! -d "$server/schema/postgresql/v12" ]]; then
   mkdir -p "$server/schema/postgresql"
   cp -r "$(go env GOMODCACHE)/go.temporal.io/server@v$server_version/schema/postgresql/v12" "$server/schema/postgresql/"
   chmod -R u+w "$server/schema"
