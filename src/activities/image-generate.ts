@@ -9,8 +9,7 @@ import type { ProviderClients } from '../providers';
 import { isBucketLocation } from '../storage/batch-store';
 import type { GenerateImageInput, GenerateImageOutput } from '../shared/types';
 import { withHeartbeats } from './heartbeats';
-import { findExistingImage } from '../output/image-file';
-import { saveImage } from './image-save';
+import { existingImage, saveImage } from './image-save';
 import { writingIn } from './local-storage';
 import { callProvider } from './provider-call';
 import { syncClient } from './provider-client';
@@ -23,7 +22,7 @@ export function createGenerateActivity({
   maxImageBytes?: number;
 }) {
   async function generate(input: GenerateImageInput): Promise<GenerateImageOutput> {
-    const existing = await findExistingImage(input);
+    const existing = await existingImage(input);
     if (existing) return { existing };
     const client = syncClient(providers, input.provider);
     // A folder that cannot even be made fails the item before the provider is paid.

@@ -18,8 +18,7 @@ import { classified, taskPending, toFailure } from './failures';
 import { callProvider } from './provider-call';
 import { type Checkpoint, withHeartbeats } from './heartbeats';
 import { createGenerateActivity } from './image-generate';
-import { findExistingImage } from '../output/image-file';
-import { saveImage } from './image-save';
+import { existingImage, saveImage } from './image-save';
 import { writingIn } from './local-storage';
 import { asyncClient } from './provider-client';
 import {
@@ -43,7 +42,7 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
   const collectImage = (input: CollectImageInput): Promise<StoredImage> => withHeartbeats(() => collect(input));
 
   async function submit(input: SubmitImageInput, checkpoint: Checkpoint): Promise<SubmitImageOutput> {
-    const existing = await findExistingImage(input);
+    const existing = await existingImage(input);
     if (existing) return { existing };
     const client = asyncClient(providers, input.provider, 'submit');
     const info = activityInfo();
@@ -126,7 +125,7 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
   /** One poll. While the task runs it throws TaskPending, and the retry policy polls again. */
   async function collect(input: CollectImageInput): Promise<StoredImage> {
     // A previous attempt may have stored the file and died before reporting: the rename made it whole.
-    const already = await findExistingImage(input);
+    const already = await existingImage(input);
     if (already && activityInfo().attempt > 1) {
       await forgetQuietly(input);
       return already;
@@ -138,6 +137,8 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
     const stored = await saveImage(input, status.images[0], `task ${input.taskId}`, {
       maxImageBytes,
       meta: withSource(input.meta, input),
+      // Polling the same task again pays nothing: a bucket that is busy or briefly unreachable is waited for.
+      retryBucket: true,
     });
     await forgetQuietly(input);
     return stored;

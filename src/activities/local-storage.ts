@@ -1,8 +1,11 @@
-// Failures of the output folder itself (full, read-only, not writable, something in the way) as one failure type,
-// LocalStorage, with the reason in words. Retrying the same write does not help and resubmitting the image to the
-// provider pays again for an image that cannot be stored, so the workflow fails the item and pauses the batch.
+// Failures of the output folder itself (full, read-only, not writable, something in the way), or of the batch's
+// bucket (unknown, denied, unreachable, failing), as one failure type, LocalStorage, with the reason in words.
+// Retrying the same write does not help and resubmitting the image to the provider pays again for an image that
+// cannot be stored, so the workflow fails the item and pauses the batch.
 import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorType } from '../shared/errors';
+import { isBucketLocation } from '../storage/batch-store';
+import { bucketFailure } from '../storage/bucket-errors';
 
 const REASONS: Record<string, string> = {
   ENOSPC: 'no space left on device',
@@ -31,15 +34,33 @@ export function localStorageReason(err: unknown): string | undefined {
   return code ? REASONS[code] : undefined;
 }
 
+/** `s3://BUCKET/...`'s bucket. */
+const bucketOf = (location: string) => location.slice('s3://'.length).split('/')[0];
+
 /**
- * Runs a write in the output folder `dir`; a failure of the folder becomes a LocalStorage failure that says so.
- * `retry`: the activity's retry policy tries again (the batch's own files: it waits until there is room), unless
- * something is in the way (IN_THE_WAY); else non-retryable (an item: the workflow decides).
+ * Runs a write in the output folder `dir` (or the bucket it names); a failure of the folder or bucket becomes a
+ * LocalStorage failure that says so. `retry`: the activity's retry policy tries again (the batch's own files: it
+ * waits until there is room), unless something is in the way (IN_THE_WAY); else non-retryable (an item: the workflow
+ * decides). A bucket's failure that heals by itself (a busy server, a cut connection) is retried when `retryBucket`
+ * (default `retry`): an activity whose retry cannot pay again (a collect polls the same task) passes true.
  */
-export async function writingIn<T>(dir: string, retry: boolean, fn: () => T | Promise<T>): Promise<T> {
+export async function writingIn<T>(
+  dir: string,
+  retry: boolean,
+  fn: () => T | Promise<T>,
+  retryBucket = retry,
+): Promise<T> {
   try {
     return await fn();
   } catch (err) {
+    const bucket = isBucketLocation(dir) ? bucketFailure(err) : undefined;
+    if (bucket) {
+      throw ApplicationFailure.create({
+        type: ErrorType.LocalStorage,
+        message: `the bucket ${bucketOf(dir)} cannot be used (${dir}): ${bucket.reason}`,
+        nonRetryable: !retryBucket || !bucket.retryable,
+      });
+    }
     const reason = localStorageReason(err);
     if (!reason) throw err;
     const where = (err as NodeJS.ErrnoException).path;

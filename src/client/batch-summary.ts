@@ -4,9 +4,10 @@
 // BatchDocument.
 import fs from 'node:fs';
 import path from 'node:path';
-import { batchFolder } from '../output/batch-folder';
+import { BATCH_FILES, batchFolder } from '../output/batch-folder';
 import { imageOfEntry } from '../output/image-file';
-import { type Manifest, readManifest } from '../output/manifest';
+import { type Manifest, readStoredManifest } from '../output/manifest';
+import { isBucketLocation } from '../storage/batch-store';
 import type { BatchProgress, FailureNote, HookOutcome, SubmissionBudget } from '../shared/batch-types';
 import { outcomeHead, outcomeWords } from '../shared/batch-words';
 import type { AccountWait } from './account-waits';
@@ -14,6 +15,7 @@ import { type RunningSplit, type StateCounts, stateCounts } from './image-states
 import { type BatchOutcome, statusOf } from './batch-outcome';
 import { batchWorkflowId } from './batch-start';
 import { exitCodeFor } from './exit-codes';
+import { pullCommand } from './out-folder';
 import { describeProgress } from './progress';
 
 export interface Counts {
@@ -47,6 +49,15 @@ export interface BatchDocument {
   states?: StateCounts;
   /** How the completion hooks ended (a batch with any). */
   hooks?: HookOutcome[];
+  /** A batch in a bucket: where its files are (`s3://BUCKET/PREFIX/<batch>`), and the command that copies them here. */
+  files?: string;
+  pull?: string;
+}
+
+/** A bucket batch's `files` and `pull` fields (none for a folder's: its manifest path says where it is). */
+function bucketFields(location: string | undefined): Pick<BatchDocument, 'files' | 'pull'> {
+  const pull = location && pullCommand(location);
+  return location && pull ? { files: location, pull } : {};
 }
 
 /** `status`'s and `watch`'s document: BatchDocument and what the workflow says beyond it. */
@@ -121,7 +132,8 @@ export function runDocument(
   const summary = outcome.kind === 'finished' ? countsOf(outcome.summary) : null;
   const counts = manifest ? manifestCounts(manifest) : summary;
   return {
-    ...base(batchId, statusOf(outcome), counts, manifest ? batchFolder(batchDir).manifest : null),
+    ...base(batchId, statusOf(outcome), counts, manifest ? manifestAt(batchDir) : null),
+    ...bucketFields(batchDir),
     ...(simulated || manifest?.simulated ? { simulated: true as const } : {}),
     ...(outcome.kind === 'stopped' ? openFields(outcome.progress) : {}),
     ...(outcome.kind === 'finished' && counts ? endFields(outcome.summary.status, counts) : {}),
@@ -152,11 +164,13 @@ export function workflowDocument(
   manifest?: string,
   accounts?: AccountWait[],
   split?: RunningSplit,
+  location?: string,
 ): WorkflowDocument {
   if (state.kind === 'running' || state.kind === 'stopped') {
     const p = state.progress;
     return {
       ...base(batchId, state.kind, countsOf(p), manifest ?? null),
+      ...bucketFields(location),
       ...openFields(p, split),
       failures: p.recentFailures,
       progress: p,
@@ -167,6 +181,7 @@ export function workflowDocument(
     const s = state.summary;
     return {
       ...base(batchId, s.status, countsOf(s), s.manifest),
+      ...bucketFields(location ?? s.outDir),
       ...endFields(s.status, countsOf(s)),
       ...(s.hooks ? { hooks: s.hooks } : {}),
       outDir: s.outDir ?? null,
@@ -175,19 +190,21 @@ export function workflowDocument(
   }
   const status = statusOf(state);
   const reason = state.kind === 'closed' ? state.reason : undefined;
-  return { ...base(batchId, status, null, manifest ?? null), failures: [], reason };
+  return { ...base(batchId, status, null, manifest ?? null), ...bucketFields(location), failures: [], reason };
 }
 
 /**
  * Prints the end of a batch worked in this process (run, retry of a finished batch, resume), or where it stopped;
  * returns the exit code.
  */
-export function reportRun(
+export async function reportRun(
   outcome: BatchOutcome,
   o: { json: boolean; batchId: string; batchDir: string; embedded: boolean; simulated?: boolean },
 ) {
   if (outcome.kind === 'detached') return reportDetached(o);
-  const doc = runDocument(o.batchId, outcome, o.batchDir, readManifest(o.batchDir), o.simulated);
+  // A manifest that cannot be read (a bucket gone unreachable) leaves the counts the workflow gave.
+  const manifest = await readStoredManifest(o.batchDir).catch(() => undefined);
+  const doc = runDocument(o.batchId, outcome, o.batchDir, manifest, o.simulated);
   // The items a stopped batch has not run are counted in its headline, not listed.
   const problems = doc.items.filter((i) => i.status !== 'succeeded' && i.status !== 'queued');
   print(doc, o.json, problems, outcome.kind === 'closed' ? outcome.reason : undefined);
@@ -204,13 +221,16 @@ export function reportWorkflow(
     manifest?: string;
     accounts?: AccountWait[];
     split?: RunningSplit;
+    /** The batch's location (its input's outDir), when known. */
+    location?: string;
   },
 ) {
   if (state.kind === 'detached') return reportDetached(o);
-  const doc = workflowDocument(o.batchId, state, o.manifest, o.accounts, o.split);
-  if (state.kind === 'running' && !o.json)
+  const doc = workflowDocument(o.batchId, state, o.manifest, o.accounts, o.split, o.location);
+  if (state.kind === 'running' && !o.json) {
     console.log(`Batch ${o.batchId} running: ${describeProgress(state.progress, o.accounts, o.split)}`);
-  else
+    printPull(doc);
+  } else
     print(
       doc,
       o.json,
@@ -239,10 +259,26 @@ function print(doc: BatchDocument, json: boolean, problems: Problem[], reason?: 
     if (!h.ok) console.log(`Completion hook (${h.kind}) failed: ${h.error ?? 'unknown'}`);
   if (doc.simulated) console.log('Simulated: the images come from the provider simulator, not a real provider.');
   if (doc.manifest) console.log(`Images and manifest: ${doc.manifest}`);
-  // The gallery sits beside the manifest (written with it, at the end of the batch).
-  const gallery = doc.manifest && batchFolder(path.dirname(doc.manifest)).gallery;
-  if (gallery && fs.existsSync(gallery)) console.log(`Gallery: ${gallery}`);
+  // The gallery sits beside the manifest (written with it, at the end of the batch); a bucket's is not looked for.
+  if (doc.manifest && isBucketLocation(doc.manifest)) console.log(`Gallery: ${galleryBeside(doc.manifest)}`);
+  else {
+    const gallery = doc.manifest && batchFolder(path.dirname(doc.manifest)).gallery;
+    if (gallery && fs.existsSync(gallery)) console.log(`Gallery: ${gallery}`);
+  }
+  printPull(doc);
 }
+
+/** A bucket batch's files are not on this machine: where they are, and how to copy them here. */
+function printPull(doc: BatchDocument): void {
+  if (doc.files && doc.pull) console.log(`Files: ${doc.files}/ (\`${doc.pull}\` copies them here)`);
+}
+
+/** The manifest of a batch at `location` (a path, or a bucket's URL). */
+function manifestAt(location: string): string {
+  return isBucketLocation(location) ? `${location}/${BATCH_FILES.manifest}` : batchFolder(location).manifest;
+}
+
+const galleryBeside = (manifestUrl: string) => manifestUrl.slice(0, -BATCH_FILES.manifest.length) + BATCH_FILES.gallery;
 
 /** "Batch B stopped: <why>; 7 items not run. `imagebatch resume B --max-submissions N` (N above 10) continues it." */
 function stoppedHeadline(doc: BatchDocument, c: Counts): string {

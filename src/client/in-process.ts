@@ -2,7 +2,7 @@
 // beside the client, the batch followed and reported, then the worker shut down. Also the one place a worker is
 // built from a provider setup (`imagebatch worker` too).
 import type { WorkerOptions } from '@temporalio/worker';
-import { readManifest } from '../output/manifest';
+import { readStoredManifest } from '../output/manifest';
 import type { BatchInput } from '../shared/batch-types';
 import { createWorker } from '../worker';
 import type { BatchHandle } from './batch-lookup';
@@ -80,7 +80,7 @@ export async function followAndReport(
     hooks: Boolean(input.onComplete || input.webhook),
   });
   if (outcome.kind === 'stopped') await stoppedManifest(input, since);
-  const code = reportRun(outcome, {
+  const code = await reportRun(outcome, {
     json: o.json,
     batchId: input.batchId,
     batchDir: input.outDir,
@@ -97,7 +97,7 @@ export async function followAndReport(
 async function stoppedManifest(input: BatchInput, since: number, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const m = readManifest(input.outDir);
+    const m = await readStoredManifest(input.outDir).catch(() => undefined);
     if (m?.batchId === input.batchId && m.stopped && Date.parse(m.writtenAt) >= since) return;
     if (Date.now() > deadline) return;
     await new Promise((r) => setTimeout(r, 100));

@@ -1,8 +1,31 @@
-// `run --out`: the batch folder must be one this process (its worker) can create and write, found out before
-// anything starts rather than by an item that fails after the provider was paid.
+// `--out`: the batch folder must be one this process (its worker) can create and write, or the bucket one its workers
+// can write, found out before anything starts rather than by an item that fails after the provider was paid.
 import fs from 'node:fs';
 import path from 'node:path';
+import { isBucketLocation } from '../storage/batch-store';
+import { checkBucket } from '../storage/check-bucket';
+import { batchLocation } from '../storage/s3-location';
 import { UsageError } from './exit-codes';
+
+/** Where a batch's files go under `--out`: `<out>/<batchId>` (absolute), or `s3://BUCKET/PREFIX/<batchId>`. */
+export function batchLocationOf(out: string, batchId: string): string {
+  return isBucketLocation(out) ? batchLocation(out, batchId) : path.resolve(out, batchId);
+}
+
+/**
+ * A bucket is asked (UsageError naming it, exit 2; StorageUnreachable, exit 3), with this process's credentials: a
+ * `start`'s workers elsewhere need their own, which this cannot see. A folder: checkBatchFolder.
+ */
+export async function checkOutput(location: string): Promise<void> {
+  if (isBucketLocation(location)) await checkBucket(location);
+  else checkBatchFolder(location);
+}
+
+/** For a bucket's batch: the command that copies its files here (the folder is named by its last part). */
+export function pullCommand(location: string): string | undefined {
+  if (!isBucketLocation(location)) return undefined;
+  return `imagebatch pull ${location.slice(location.lastIndexOf('/') + 1)} --out DIR`;
+}
 
 const REASONS: Record<string, string> = {
   EROFS: 'read-only file system',

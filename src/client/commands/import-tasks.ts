@@ -18,6 +18,7 @@ import { batchWorkflowId, checkBatchId } from '../batch-start';
 import { EXIT, UsageError } from '../exit-codes';
 import { followAndReport, startAndFollow, withInProcessWorker } from '../in-process';
 import { checkBatchFolder } from '../out-folder';
+import { isBucketLocation } from '../../storage/batch-store';
 import { heldAccounts, planProviders } from '../provider-plan';
 import { setupProviders } from '../provider-setup';
 import { openSession, type Session } from '../session';
@@ -107,6 +108,11 @@ export async function importTasksCommand(dir: string, flags: ImportFlags): Promi
   }
   const batchId = flags.batchId ?? importBatchId(dir, pending, resubmit);
   checkBatchId(batchId);
+  // Its task files and images are local files: a bucket batch is not what it makes.
+  if (flags.out && isBucketLocation(flags.out))
+    throw new UsageError(
+      `--out ${flags.out}: import-tasks writes into a local folder (an s3:// --out is for run and start)`,
+    );
   const batchDir = path.resolve(flags.out ?? 'out', batchId);
   checkBatchFolder(batchDir);
   const plan = planProviders('volcengine', 'run');

@@ -13,6 +13,7 @@ import {
   readChunks,
 } from '../../output/png-chunks';
 import { readPngMetadata } from '../../output/png-metadata';
+import { isBucketLocation } from '../../storage/batch-store';
 import { EXIT, UsageError } from '../exit-codes';
 import { stripControls } from '../../items/errors';
 
@@ -181,6 +182,11 @@ export function inspectFile(file: string): Inspection {
 }
 
 export function inspectCommand(file: string, flags: InspectFlags): Promise<number> {
+  // It reads the file's bytes where they are; a bucket's image is copied here first (and `pull` checks its sha256).
+  if (isBucketLocation(file))
+    throw new UsageError(
+      `'${file}' is in a bucket: inspect reads a local file; \`imagebatch pull BATCH --out DIR\` copies the batch here first`,
+    );
   const found = inspectFile(file);
   const none = found.parameters === null && found.imagebatch === null;
   if (flags.json) {

@@ -1,6 +1,7 @@
 // `imagebatch run` (start, follow, report) and `imagebatch start` (start and return the id).
 import path from 'node:path';
-import { itemsSourceFor } from '../../output/items-copy';
+import { storeItemsSource } from '../../output/items-copy';
+import { isBucketLocation } from '../../storage/batch-store';
 import { credentialNames, providersFromEnv } from '../../providers';
 import { accountTaskQueue, namedAccount } from '../../shared/account-queues';
 import type { AccountRef } from '../../shared/accounts';
@@ -12,7 +13,7 @@ import { batchWorkflowId, checkBatchId, newBatchId, printStartBanner, startBatch
 import { EXIT, UsageError } from '../exit-codes';
 import { startAndFollow, withInProcessWorker } from '../in-process';
 import { readItemsFile } from '../../items/reader';
-import { checkBatchFolder } from '../out-folder';
+import { batchLocationOf, checkOutput, pullCommand } from '../out-folder';
 import { heldAccounts, missingCredentials, planProviders, type ProviderPlan, providersNeeded } from '../provider-plan';
 import { simulatorRunQueue, workerCommandFor } from '../provider-queues';
 import { setupProviders, withEndpoint } from '../provider-setup';
@@ -46,23 +47,24 @@ export interface RunFlags extends SettingFlags {
  * worker is this process, so an item naming a provider it cannot serve is refused with the items' problems.
  */
 function prepare(itemsFile: string, flags: RunFlags, plan: ProviderPlan, served?: readonly ProviderKind[]) {
-  if (!flags.out) throw new UsageError('--out DIR is required');
+  if (!flags.out) throw new UsageError('--out DIR (or s3://BUCKET/PREFIX) is required');
   const settings = resolveSettings(flags);
   const batchId = flags.batchId ?? newBatchId();
   checkBatchId(batchId);
   // The batch id is known here: a filename template may name it ({batch}).
   const parsed = readItemsFile(itemsFile, { ...flags, batchId, batch: plan.batch, served });
-  const batchDir = path.resolve(flags.out, batchId);
+  const batchDir = batchLocationOf(flags.out, batchId);
   if (flags.webhookEvents && !flags.webhook) throw new UsageError('--webhook-events needs --webhook URL');
   const hooks = { onComplete: flags.onComplete, webhook: flags.webhook, webhookEvents: flags.webhookEvents };
   const fallbackOnModeration = Boolean(flags.fallbackOnModeration);
   return { settings, batchId, parsed, batchDir, maxSubmissions: flags.maxSubmissions, hooks, fallbackOnModeration };
 }
 
-function batchInput(p: ReturnType<typeof prepare>, plan: ProviderPlan): BatchInput {
+/** Writes the items copy of a large batch (into its folder or bucket), so only once the output has been checked. */
+async function batchInput(p: ReturnType<typeof prepare>, plan: ProviderPlan): Promise<BatchInput> {
   return {
     batchId: p.batchId,
-    items: itemsSourceFor(p.parsed.items, p.batchDir),
+    items: await storeItemsSource(p.parsed.items, p.batchDir),
     outDir: p.batchDir,
     ...plan.batch,
     // The flag only when set: older workers do not read it.
@@ -82,8 +84,8 @@ function batchInput(p: ReturnType<typeof prepare>, plan: ProviderPlan): BatchInp
 export async function runCommand(itemsFile: string, flags: RunFlags): Promise<number> {
   const plan = planProviders(flags.provider, 'run');
   const p = prepare(itemsFile, flags, plan, plan.serves);
-  // Its worker is this process: the batch folder must be writable here (a `start`'s workers may be elsewhere).
-  checkBatchFolder(p.batchDir);
+  // Its worker is this process: the batch folder (or bucket) must be writable here.
+  await checkOutput(p.batchDir);
   const setup = { ...(await setupProviders(plan, flags.endpoint)), accountLimits: p.settings.accountLimits };
   // Its own simulator, so its own queue: two runs at once must not work each other's tasks against the wrong one.
   if (setup.simulator) setup.taskQueue = simulatorRunQueue(setup.taskQueue, setup.simulator.url);
@@ -95,10 +97,10 @@ export async function runCommand(itemsFile: string, flags: RunFlags): Promise<nu
     await checkBatchIdReuse(session, p.batchId, p.parsed.items);
     // Its worker's accounts are the batch's: another worker on the queue (other keys, another endpoint) never runs it.
     const accounts = heldAccounts(setup.providers, providersNeeded(plan.batch, p.parsed.items), setup.taskQueue);
-    return await withInProcessWorker(session, setup, () =>
+    return await withInProcessWorker(session, setup, async () =>
       startAndFollow(
         session,
-        { ...batchInput(p, plan), ...(accounts.length ? { accounts } : {}) },
+        { ...(await batchInput(p, plan)), ...(accounts.length ? { accounts } : {}) },
         {
           taskQueue: setup.taskQueue,
           json: Boolean(flags.json),
@@ -119,6 +121,8 @@ export async function runCommand(itemsFile: string, flags: RunFlags): Promise<nu
 export async function startCommand(itemsFile: string, flags: RunFlags): Promise<number> {
   const plan = planProviders(flags.provider, 'start', process.env, flags.taskQueue);
   const p = prepare(itemsFile, flags, plan);
+  // A `start`'s workers may be elsewhere, so a folder is theirs to check; a bucket is everyone's, checked here.
+  if (isBucketLocation(p.batchDir)) await checkOutput(p.batchDir);
   const session = await openSession({ allowEmbedded: false });
   try {
     await checkBatchIdReuse(session, p.batchId, p.parsed.items);
@@ -127,8 +131,13 @@ export async function startCommand(itemsFile: string, flags: RunFlags): Promise<
     // (Not a simulated batch: its workers' endpoint is the simulator's, whatever keys are set here.)
     const here = plan.simulated ? {} : providersFromEnv(withEndpoint(plan, flags.endpoint, process.env), needed);
     const accounts = heldAccounts(here, needed, plan.taskQueue);
-    await startBatch(session, { ...batchInput(p, plan), ...(accounts.length ? { accounts } : {}) }, plan.taskQueue);
-    printStartBanner(session, p.batchId, [`${p.parsed.items.length} items`]);
+    const input = { ...(await batchInput(p, plan)), ...(accounts.length ? { accounts } : {}) };
+    await startBatch(session, input, plan.taskQueue);
+    const pull = pullCommand(p.batchDir);
+    printStartBanner(session, p.batchId, [
+      `${p.parsed.items.length} items`,
+      ...(pull ? [`files in ${p.batchDir}/ (\`${pull}\` copies them here)`] : []),
+    ]);
     for (const line of await whoRunsIt(session, plan, needed, accounts)) process.stderr.write(`imagebatch: ${line}\n`);
     if (flags.json)
       process.stdout.write(

@@ -1,15 +1,16 @@
 // Commands that read batches from their workflows, never from the output folder: status, watch, list.
-import { batchFolder } from '../../output/batch-folder';
+import { BATCH_FILES, batchFolder } from '../../output/batch-folder';
+import { isBucketLocation } from '../../storage/batch-store';
 import { progressQuery } from '../../shared/messages';
 import { accountWaits } from '../account-waits';
-import { batchInputOf, findBatch, type FoundBatch } from '../batch-lookup';
+import { batchInputOf, findBatch } from '../batch-lookup';
 import { isStopped, outcomeOf } from '../batch-outcome';
 import { EXIT } from '../exit-codes';
 import { followBatch } from '../follow';
 import { runningSplit } from '../image-states';
 import { workerCommandFor } from '../provider-queues';
 import { reportWorkflow, type WorkflowState } from '../batch-summary';
-import { type Session, withSession } from '../session';
+import { withSession } from '../session';
 import { askWorker, hasPollers, requireWorker } from '../worker-answer';
 
 interface ReadFlags {
@@ -21,7 +22,9 @@ interface ReadFlags {
 export async function statusCommand(batchId: string, flags: ReadFlags): Promise<number> {
   return withSession(async (session) => {
     const batch = await findBatch(session.client, batchId);
-    const o = { json: Boolean(flags.json), batchId, embedded: Boolean(session.embedded) };
+    // Where its files are (a bucket's batch says how to copy them here): from its input, one history event.
+    const location = (await batchInputOf(session.client, batch.handle)).outDir;
+    const o = { json: Boolean(flags.json), batchId, embedded: Boolean(session.embedded), location };
     if (batch.running) {
       await requireWorker(session, batch, 'so it is running but nothing answers for its progress');
       const progress = await askWorker(session, batch, () => batch.handle.query(progressQuery));
@@ -30,10 +33,10 @@ export async function statusCommand(batchId: string, flags: ReadFlags): Promise<
         accountWaits(session.client.workflow, batchId, progress.accounts),
         runningSplit(session.client.workflow, batchId),
       ]);
-      return reportWorkflow(state, { ...o, accounts, split, manifest: await manifestOf(session, batch, state) });
+      return reportWorkflow(state, { ...o, accounts, split, manifest: manifestOf(location, state) });
     }
     const outcome = await outcomeOf(batch.handle);
-    return reportWorkflow(outcome, { ...o, manifest: await manifestOf(session, batch, outcome) });
+    return reportWorkflow(outcome, { ...o, manifest: manifestOf(location, outcome) });
   }, flags.db);
 }
 
@@ -46,11 +49,13 @@ export async function watchCommand(batchId: string, flags: ReadFlags): Promise<n
         `imagebatch: no worker polls task queue '${batch.taskQueue}' yet; waiting (start one with \`${workerCommandFor(batch.taskQueue)}\`).\n`,
       );
     const outcome = await followBatch(batch.handle, { json: Boolean(flags.json), interactive: false, batchId });
+    const location = (await batchInputOf(session.client, batch.handle)).outDir;
     return reportWorkflow(outcome, {
       json: Boolean(flags.json),
       batchId,
       embedded: Boolean(session.embedded),
-      manifest: await manifestOf(session, batch, outcome),
+      location,
+      manifest: manifestOf(location, outcome),
     });
   }, flags.db);
 }
@@ -59,10 +64,10 @@ export async function watchCommand(batchId: string, flags: ReadFlags): Promise<n
  * A batch cancelled from outside ends without a summary, and a stopped one has none yet, but each wrote its manifest
  * first: name it.
  */
-async function manifestOf(session: Session, batch: FoundBatch, state: WorkflowState) {
+function manifestOf(location: string, state: WorkflowState) {
   const cancelled = state.kind === 'closed' && state.status === 'cancelled';
   if (!cancelled && state.kind !== 'stopped') return undefined;
-  return batchFolder((await batchInputOf(session.client, batch.handle)).outDir).manifest;
+  return isBucketLocation(location) ? `${location}/${BATCH_FILES.manifest}` : batchFolder(location).manifest;
 }
 
 export async function listCommand(flags: { running?: boolean; json?: boolean; db?: string }): Promise<number> {
