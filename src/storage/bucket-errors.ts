@@ -17,6 +17,8 @@ const REFUSED: Record<string, string> = {
   Forbidden: 'access denied (wrong credentials, or not allowed this bucket)',
   AllAccessDisabled: 'access denied (all access to the bucket is disabled)',
   InvalidAccessKeyId: 'wrong credentials (the access key id is not known to the server)',
+  // versitygw's answer to an unknown access key (404, where AWS answers 403 InvalidAccessKeyId).
+  XAdminUserNotFound: 'wrong credentials (the access key id is not known to the server)',
   SignatureDoesNotMatch: 'wrong credentials (the secret key does not match the access key id)',
   InvalidToken: 'wrong credentials (the session token is not valid)',
   ExpiredToken: 'wrong credentials (the session token has expired)',

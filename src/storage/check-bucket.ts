@@ -20,9 +20,11 @@ export async function checkBucket(location: string, env: NodeJS.ProcessEnv = pro
     try {
       await s3ClientFor(env).send(new HeadBucketCommand({ Bucket: store.bucket }));
     } catch (err) {
-      // A HEAD answer has no body: 403 cannot tell wrong credentials from a denial. The probe's PUT below gets the
-      // server's code (SignatureDoesNotMatch, InvalidAccessKeyId, AccessDenied); some policies allow objects only.
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 403) throw err;
+      // A HEAD answer has no body, so 403 and 404 say too little: 403 is wrong credentials or a denial, and a clone
+      // may answer an unknown access key with 404 (versitygw does). The probe's PUT gets the server's own code
+      // (NoSuchBucket, SignatureDoesNotMatch, InvalidAccessKeyId, AccessDenied); some policies allow objects only.
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status !== 403 && status !== 404) throw err;
     }
     await store.write([{ name: PROBE, data: '' }]);
     await store.remove(PROBE);
