@@ -2,6 +2,7 @@
 // workers can hand in what they need.
 import { type AccountActivityDeps, createAccountActivities } from './accounts';
 import { createBatchActivities } from './batch';
+import { createBatchApiActivities } from './batch-api';
 import { createCompletionActivities } from './completion';
 import { createImageActivities, type ImageActivityDeps } from './image';
 
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createImageActivities(deps),
     ...createBatchActivities(),
+    ...createBatchApiActivities(deps),
     ...createAccountActivities(deps),
     ...createCompletionActivities(),
   };

@@ -1,4 +1,5 @@
 // The batch's input, progress and summary.
+import type { BatchApiJobState, BatchApiSettings } from './batch-api';
 import type { AccountRef } from './accounts';
 import type { ImageDelivery, ItemVariant } from './image-event';
 import type { ImageItem, ImagePolicy, ImageResult, ProviderKind } from './types';
@@ -43,6 +44,8 @@ export interface BatchInput {
   accounts?: AccountRef[];
   /** Provider submissions the batch may make at most (accepted tasks, resubmissions included); none: no cap. */
   maxSubmissions?: number;
+  /** `--batch-api`: the items go to OpenAI's Batch API in jobs (half price, within 24 h), not one request each. */
+  batchApi?: BatchApiSettings;
   /** Carried across continue-as-new. */
   state?: BatchState;
 }
@@ -133,6 +136,8 @@ export interface BatchProgress {
   ratePerMinute?: number;
   /** When the batch should end at that rate (ISO time, workflow clock); absent when nothing progresses. */
   eta?: string;
+  /** `--batch-api`: the batch's jobs and where each stands. */
+  batchJobs?: BatchApiJobState[];
 }
 
 export interface BatchSummary {

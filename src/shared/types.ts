@@ -91,6 +91,8 @@ export interface ImageResult {
   prompts: string[];
   /** The output already existed: the provider was not called. */
   skipped?: boolean;
+  /** Sent through OpenAI's Batch API (`--batch-api`): each line billed at the batch rate, half the price of a call. */
+  batchApi?: boolean;
   error?: string;
   errorType?: string;
   /** Fallback: every provider tried, in order, with why the item moved on (only when more than one was tried). */

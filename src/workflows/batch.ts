@@ -38,6 +38,7 @@ import { BatchLedger, type ControlMode, ControlRefused, type Positions } from '.
 import { BatchResults } from './batch-results';
 import { BatchAccounts, cancelChildren, startImageChild, watchInheritedChildren } from './batch-children';
 import { ImageWebhooks } from './batch-hooks';
+import { BatchApiPath } from './batch-api-path';
 
 /** Children started in one workflow task at most, to keep each task short. */
 const START_BURST = 100;
@@ -52,6 +53,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   const accounts = new BatchAccounts(input.accounts);
   const imageWebhooks = new ImageWebhooks(input, ledger);
   const results = new BatchResults(input, ledger, imageWebhooks);
+  // `--batch-api`: items go to OpenAI's Batch API in job workflows instead of one child each.
+  const batchApi = input.batchApi ? new BatchApiPath(input, ledger, accounts) : undefined;
 
   // In this order: signals buffered before the first task are delivered as their handler is set, and the
   // inherited-children timer comes before any cancel a buffered signal asks for (a new order would not replay).
@@ -61,7 +64,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     watchInheritedChildren(ledger, input.childCheckIntervalMs).catch(() => undefined);
   }
   wireControl(ledger, items, cancelChildren);
-  setHandler(progressQuery, () => ({ ...ledger.progress(), accounts: accounts.known }));
+  setHandler(progressQuery, () => ({ ...ledger.progress(), accounts: accounts.known, ...batchApi?.progress() }));
   imageWebhooks.deliverInBackground();
 
   const shouldContinueAsNew = () =>
@@ -74,7 +77,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
       const seen = ledger.changes;
       // The Web UI's details (no command: replay is unaffected): "12/100 done · 3 failed · ETA 4 min".
       setCurrentDetails(progressDetails(ledger.progress(), Date.now()));
-      const room = ledger.room(START_BURST);
+      if (batchApi) await batchApi.startJobs(items);
+      const room = batchApi ? 0 : ledger.room(START_BURST);
       if (room > 0) {
         const next = await ledger.takeNext(room, items);
         await Promise.all(next.map((image) => startImageChild(ledger, input, accounts, image)));

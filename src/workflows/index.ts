@@ -2,3 +2,4 @@
 export { imageWorkflow } from './image';
 export { batchWorkflow } from './batch';
 export { accountWorkflow } from './account';
+export { batchApiJobWorkflow } from './batch-api-job';

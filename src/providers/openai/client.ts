@@ -70,6 +70,11 @@ export class OpenaiClient implements SyncImageProviderClient {
     return { endpoint: this.base, fingerprint: credentialFingerprint(this.o.apiKey) };
   }
 
+  /** Its endpoint and key, for the Batch API's client (batch-client.ts) on the same account. */
+  get options(): OpenaiOptions {
+    return this.o;
+  }
+
   async generate(req: GenerateRequest, signal?: AbortSignal): Promise<GeneratedImages> {
     if (!this.o.apiKey) throw authFailed(`${OPENAI_ENV.credentials.apiKey} is not set`);
     const body = buildOpenaiBody(req);
