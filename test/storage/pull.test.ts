@@ -1,0 +1,129 @@
+// `imagebatch pull BATCH --from s3://… --out DIR` against a real S3 server (versitygw): a batch's files, written
+// through the bucket store as workers write them, land in DIR/<batch>/ with the same names and bytes; a second pull
+// downloads only what changed; bad storage is exit 2 or 3. (A whole batch run into a bucket is the cluster tier's.)
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBucketStore } from '../../src/storage/bucket-store';
+import { freePort } from '../../src/temporal/dev-server-process';
+import { cliEnv, runCli } from '../helpers/cli';
+import { type S3Server, startS3Server } from '../helpers/s3-server';
+
+const BUCKET = 'pulls';
+let server: S3Server;
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'imagebatch-pull-'));
+  server = await startS3Server();
+  await server.createBucket(BUCKET);
+}, 20 * 60_000); // a fresh machine builds versitygw first
+
+afterAll(async () => {
+  await server?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+const pull = (args: string[], env: NodeJS.ProcessEnv = server.env) => runCli(['pull', ...args], { env: cliEnv(env) });
+
+/** A small finished batch as workers leave it in the bucket: images, a sidecar, results parts, manifest, gallery. */
+async function writeBatch(batchId: string) {
+  const store = openBucketStore(`s3://${BUCKET}/team/${batchId}`, server.env);
+  const cat = Buffer.from('cat image bytes');
+  const dog = Buffer.from('dog image bytes');
+  await store.write([
+    { name: '.imagebatch/items.jsonl', data: '{"id":"cat"}\n{"id":"dog"}\n' },
+    { name: 'dog.jpg.json', data: '{"prompt":"a dog"}' },
+    { name: 'dog.jpg', data: dog },
+    { name: 'cat.png', data: cat },
+  ]);
+  await store.appendLines('.imagebatch/results.jsonl', ['{"itemId":"cat"}'], '000000000000001-aa');
+  await store.appendLines('.imagebatch/results.jsonl', ['{"itemId":"dog"}'], '000000000000002-bb');
+  const manifest = {
+    batchId,
+    items: [
+      { id: 'cat', status: 'succeeded', file: 'cat.png', sha256: sha256(cat) },
+      { id: 'dog', status: 'succeeded', file: 'dog.jpg', sha256: sha256(dog) },
+    ],
+  };
+  await store.write([
+    { name: 'manifest.json', data: JSON.stringify(manifest) },
+    { name: 'index.html', data: '<html>gallery</html>' },
+  ]);
+  return store;
+}
+
+/** Every file under `dir`, relative, with its bytes. */
+function filesIn(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const full = path.join(e.parentPath, e.name);
+    out[path.relative(dir, full).split(path.sep).join('/')] = fs.readFileSync(full, 'utf8');
+  }
+  return out;
+}
+
+describe('imagebatch pull', () => {
+  it('mirrors the batch into DIR/<batch>/, then downloads only what differs', async () => {
+    const store = await writeBatch('p1');
+    const out = path.join(tmp, 'out1');
+    const first = await pull(['p1', '--from', `s3://${BUCKET}/team`, '--out', out]);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const folder = path.join(out, 'p1');
+    expect(first.stdout).toContain(`pulled s3://${BUCKET}/team/p1 into ${folder}: 8 downloaded, 0 already there`);
+    expect(first.stdout).toContain(`gallery: ${path.join(folder, 'index.html')}`);
+    const expected: Record<string, string> = {};
+    for (const name of await store.list()) expected[name] = (await store.read(name))!.toString('utf8');
+    expect(Object.keys(expected)).toHaveLength(8);
+    expect(filesIn(folder)).toEqual(expected);
+
+    // A local file changed (or cut short) is downloaded again; the others are not.
+    fs.writeFileSync(path.join(folder, 'dog.jpg'), 'dog image byte');
+    fs.writeFileSync(path.join(folder, 'dog.jpg.json'), '{}');
+    const second = await pull(['p1', '--from', `s3://${BUCKET}/team/`, '--out', out]);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('2 downloaded, 6 already there');
+    expect(filesIn(folder)).toEqual(expected);
+
+    const third = await pull(['p1', '--from', `s3://${BUCKET}/team`, '--out', out]);
+    expect(third.stdout).toContain('0 downloaded, 8 already there');
+  });
+
+  it('says there is nothing to pull when the bucket has no files of the batch: exit 1', async () => {
+    const r = await pull(['never-ran', '--from', `s3://${BUCKET}/team`, '--out', path.join(tmp, 'out2')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`batch never-ran has no files at s3://${BUCKET}/team/never-ran yet: nothing to pull`);
+    expect(fs.existsSync(path.join(tmp, 'out2', 'never-ran'))).toBe(false);
+  });
+
+  it('refuses a wrong secret (exit 2) and an endpoint where nothing listens (exit 3), naming the bucket', async () => {
+    await writeBatch('p3');
+    const denied = await pull(['p3', '--from', `s3://${BUCKET}/team`, '--out', path.join(tmp, 'out3')], {
+      ...server.env,
+      AWS_SECRET_ACCESS_KEY: 'wrong',
+    });
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toContain(`bucket "${BUCKET}" at ${server.endpoint}: wrong credentials`);
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
+    const down = await pull(['p3', '--from', `s3://${BUCKET}/team`, '--out', path.join(tmp, 'out3')], {
+      ...server.env,
+      AWS_ENDPOINT_URL_S3: endpoint,
+    });
+    expect(down.code).toBe(3);
+    expect(down.stderr).toContain(`bucket "${BUCKET}" at ${endpoint}: the endpoint cannot be reached`);
+  });
+
+  it('refuses a --from that is not an s3:// URL or names no bucket: exit 2', async () => {
+    const r = await pull(['p1', '--from', path.join(tmp, 'elsewhere')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('not an s3:// URL');
+    const bad = await pull(['p1', '--from', 's3://Bad_Bucket/x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--from s3://Bad_Bucket/x: "Bad_Bucket" is not a bucket name');
+  });
+});
