@@ -93,7 +93,8 @@ export function openBucketStore(location: string, env: NodeJS.ProcessEnv = proce
     );
   }
 
-  const where = (name: string) => `s3://${bucket}/${key(name)}`;
+  // For people only: a folder's name (`.imagebatch/tasks/`) is fine here, unlike in a key.
+  const where = (name: string) => `s3://${bucket}/${base}${name}`;
 
   return {
     location: `s3://${bucket}/${prefix}`,

@@ -48,6 +48,10 @@ describe.each(['folder', 'bucket'] as const)('the %s store', (kind) => {
     expect(store.where('sub/cat.png')).toBe(
       kind === 'folder' ? path.join(store.location, 'sub', 'cat.png') : `${store.location}/sub/cat.png`,
     );
+    // A folder of the batch can be named too (a message about the submit journal).
+    expect(store.where('.imagebatch/tasks/')).toContain(
+      `${store.location}${kind === 'folder' ? path.sep : '/'}.imagebatch`,
+    );
   });
 
   it('reads back what it wrote, whole; a file not there is undefined', async () => {
