@@ -12,6 +12,8 @@ export interface PullResult {
   downloaded: number;
   /** Files already there with the same sha256. */
   present: number;
+  /** Keys under the batch that name no file inside it (`a/../b`, a console's `folder/` marker): left alone. */
+  skipped: string[];
 }
 
 /** Downloads at once: a batch holds hundreds of images, each a request of its own. */
@@ -26,9 +28,10 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 export async function pullBatch(location: string, folder: string, env: NodeJS.ProcessEnv): Promise<PullResult> {
   const bucket = openBucketStore(location, env);
   const local = new FolderStore(folder);
-  const names = await bucket.list();
+  const listed = await bucket.list();
+  const names = listed.filter(isFileName);
   const known = manifestSums(await bucket.read('manifest.json'));
-  const result: PullResult = { folder, downloaded: 0, present: 0 };
+  const result: PullResult = { folder, downloaded: 0, present: 0, skipped: listed.filter((n) => !isFileName(n)) };
 
   async function pull(name: string): Promise<void> {
     const here = await local.read(name);
@@ -53,6 +56,11 @@ export async function pullBatch(location: string, folder: string, env: NodeJS.Pr
   for (let i = 0; i < first.length; i += PARALLEL) await Promise.all(first.slice(i, i + PARALLEL).map(pull));
   for (const name of names.filter((n) => LAST.has(n))) await pull(name);
   return result;
+}
+
+/** A name that stays inside the batch's folder: no empty, `.` or `..` part (a key may have any of them). */
+function isFileName(name: string): boolean {
+  return !name.split('/').some((p) => p === '' || p === '.' || p === '..' || p.includes('\\'));
 }
 
 /** Each stored image's sha256 from the manifest, by its name in the batch. */

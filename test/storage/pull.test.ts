@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBucketStore } from '../../src/storage/bucket-store';
 import { freePort } from '../../src/temporal/dev-server-process';
@@ -92,6 +93,25 @@ describe('imagebatch pull', () => {
 
     const third = await pull(['p1', '--from', `s3://${BUCKET}/team`, '--out', out]);
     expect(third.stdout).toContain('0 downloaded, 8 already there');
+  });
+
+  it('leaves alone a key that names no file inside the batch (a console folder marker)', async () => {
+    const store = openBucketStore(`s3://${BUCKET}/team/p5`, server.env);
+    await store.write([{ name: 'cat.png', data: 'cat' }]);
+    const client = new S3Client({
+      endpoint: server.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
+    });
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'team/p5/drafts/', Body: Buffer.alloc(0) }));
+    client.destroy();
+    const out = path.join(tmp, 'out5');
+    const r = await pull(['p5', '--from', `s3://${BUCKET}/team`, '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('skipped drafts/: not a file name inside the batch');
+    expect(r.stdout).toContain('1 downloaded, 0 already there');
+    expect(filesIn(path.join(out, 'p5'))).toEqual({ 'cat.png': 'cat' });
   });
 
   it('says there is nothing to pull when the bucket has no files of the batch: exit 1', async () => {

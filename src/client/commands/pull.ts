@@ -37,6 +37,7 @@ export async function pullCommand(batchId: string, flags: PullFlags): Promise<nu
   } catch (err) {
     throw bucketCliError(err, location);
   }
+  for (const key of pulled.skipped) console.error(`imagebatch: skipped ${key}: not a file name inside the batch`);
   const total = pulled.downloaded + pulled.present;
   if (!total) {
     console.error(`imagebatch: batch ${batchId} has no files at ${location} yet: nothing to pull`);
