@@ -38,6 +38,12 @@ function viewOf(job: BatchJob): JobView {
   };
 }
 
+interface CreateJobInput {
+  key: string;
+  fileId: string;
+  fileCreatedAt: number;
+}
+
 export function createBatchApiActivities({
   providers,
   maxImageBytes,
@@ -81,11 +87,10 @@ export function createBatchApiActivities({
     });
   }
 
-  async function createBatchJob(input: {
-    key: string;
-    fileId: string;
-    fileCreatedAt: number;
-  }): Promise<CreateJobOutput> {
+  /** Heartbeats: a worker lost between the create and its answer is noticed in seconds, and the retry finds the job. */
+  const createBatchJob = (input: CreateJobInput): Promise<CreateJobOutput> => withHeartbeats(() => createJob(input));
+
+  async function createJob(input: CreateJobInput): Promise<CreateJobOutput> {
     return failing(async () => {
       const c = client();
       // Never two jobs for the same lines: an attempt whose create was answered but not recorded made one already.

@@ -113,6 +113,14 @@ function batchOptions(cmd: Command): Command {
         'then it stops, open: `imagebatch resume BATCH --max-submissions M` continues it',
       flagArg('maxSubmissions'),
     )
+    .option(
+      '--batch-api',
+      "with --provider openai: send the items through OpenAI's Batch API, at half the price, within 24 hours",
+    )
+    .option(
+      '--batch-retry <how>',
+      'with --batch-api: a prompt moderation refused goes again simplified in the next-job (default) or individual(ly), at full price',
+    )
     .option('--batch-id <id>', 'batch id (default: a timestamp); the workflow id is batch-<id>')
     .option('--refs-dir <dir>', "a folder reference images may come from besides the items file's folder")
     .option(

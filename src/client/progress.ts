@@ -4,6 +4,7 @@ import { etaWords } from '../shared/batch-eta';
 import type { BatchProgress, BatchSummary } from '../shared/batch-types';
 import type { AccountWait } from './account-waits';
 import { type RunningSplit, stateCounts } from './image-states';
+import { batchJobWords } from './batch-api-words';
 
 export interface ProgressView {
   /**
@@ -69,7 +70,7 @@ export function describeProgress(p: BatchProgress, waits: AccountWait[] = [], sp
   return (
     `${done}/${p.total} done (ok ${p.succeeded}${p.skipped ? `, ${p.skipped} skipped` : ''}, failed ${p.failed}, cancelled ${p.cancelled}), ` +
     `${runningWords(p, waits, split)}, ${p.queued} queued, concurrency ${p.concurrency}${budgetWords(p)}${flags ? ` [${flags}]` : ''}` +
-    `${splitWords(p, split)}${rateWords(p)}`
+    `${splitWords(p, split)}${rateWords(p)}${batchJobWords(p)}`
   );
 }
 

@@ -13,8 +13,15 @@ export function batchApiActivities(account?: AccountRef) {
   const retry = { ...BACKOFF_RETRY, nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS] };
   // Upload of a file up to 200 MB, and the look-ups before it.
   const prepare = proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '15 minutes', retry });
-  // Create, poll, cancel: one small call each (the create first lists the account's jobs).
+  // Create, poll, cancel: one small call each (the create first lists the account's jobs). The create heartbeats,
+  // so a worker lost before its answer is noticed in seconds and the next attempt finds the job it made.
   const call = proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '2 minutes', retry });
+  const create = proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '10s',
+    retry,
+  });
   // Reading result files that can be gigabytes, each image stored as it is read; heartbeats tell a dead worker.
   const collect = proxyActivities<Activities>({
     taskQueue,
@@ -24,7 +31,7 @@ export function batchApiActivities(account?: AccountRef) {
   });
   return {
     prepareBatchJob: prepare.prepareBatchJob,
-    createBatchJob: call.createBatchJob,
+    createBatchJob: create.createBatchJob,
     pollBatchJob: call.pollBatchJob,
     cancelBatchJob: call.cancelBatchJob,
     collectBatchJob: collect.collectBatchJob,

@@ -66,12 +66,11 @@ export async function startPostgres(work: string): Promise<Postgres> {
   };
 }
 
-/** The server's schema files: copied beside the binaries by .ci/run, else from the Go module cache. */
+/** The server's schema files, copied beside the binaries by .ci/cluster-tools.sh. */
 function schemaDir(): string {
-  const copied = path.join(serverBinDir(), 'schema', 'postgresql', 'v12');
-  if (fs.existsSync(copied)) return copied;
-  const modCache = execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
-  return path.join(modCache, `go.temporal.io/server@v${SERVER_VERSION}`, 'schema', 'postgresql', 'v12');
+  const dir = path.join(serverBinDir(), 'schema', 'postgresql', 'v12');
+  if (!fs.existsSync(dir)) throw new Error(`no Temporal server schema in ${dir}: run bash .ci/cluster-tools.sh`);
+  return dir;
 }
 
 /** The two databases and their schema, with the server's own SQL tool. */
@@ -272,7 +271,7 @@ export interface PostgresCluster {
 export async function startPostgresCluster(work: string): Promise<PostgresCluster> {
   for (const bin of ['server', 'sql']) {
     if (!fs.existsSync(path.join(serverBinDir(), bin)))
-      throw new Error(`no Temporal server build in ${serverBinDir()}: .ci/run builds it (bash .ci/cluster-tools.sh)`);
+      throw new Error(`no Temporal server build in ${serverBinDir()}: run bash .ci/cluster-tools.sh (.ci/run does)`);
   }
   const pg = await startPostgres(work);
   try {

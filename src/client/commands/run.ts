@@ -20,8 +20,9 @@ import { setupProviders, withEndpoint } from '../provider-setup';
 import { openSession, type Session } from '../session';
 import { hasPollers } from '../worker-answer';
 import { resolveSettings, type SettingFlags } from '../settings';
+import { type BatchApiFlags, resolveBatchApi } from '../batch-api-settings';
 
-export interface RunFlags extends SettingFlags {
+export interface RunFlags extends SettingFlags, BatchApiFlags {
   out?: string;
   provider?: string;
   batchId?: string;
@@ -57,7 +58,9 @@ function prepare(itemsFile: string, flags: RunFlags, plan: ProviderPlan, served?
   if (flags.webhookEvents && !flags.webhook) throw new UsageError('--webhook-events needs --webhook URL');
   const hooks = { onComplete: flags.onComplete, webhook: flags.webhook, webhookEvents: flags.webhookEvents };
   const fallbackOnModeration = Boolean(flags.fallbackOnModeration);
-  return { settings, batchId, parsed, batchDir, maxSubmissions: flags.maxSubmissions, hooks, fallbackOnModeration };
+  const batchApi = resolveBatchApi(flags, plan.batch, parsed.items, settings);
+  const maxSubmissions = flags.maxSubmissions;
+  return { settings, batchId, parsed, batchDir, maxSubmissions, hooks, fallbackOnModeration, batchApi };
 }
 
 /** Writes the items copy of a large batch (into its folder or bucket), so only once the output has been checked. */
@@ -69,7 +72,8 @@ async function batchInput(p: ReturnType<typeof prepare>, plan: ProviderPlan): Pr
     ...plan.batch,
     // The flag only when set: older workers do not read it.
     ...(p.fallbackOnModeration ? { fallbackOnModeration: true } : {}),
-    concurrency: p.settings.concurrency,
+    concurrency: p.batchApi?.concurrency ?? p.settings.concurrency,
+    ...(p.batchApi ? { batchApi: p.batchApi.batchApi } : {}),
     policy: p.settings.policy,
     itemsName: path.basename(p.parsed.file),
     maxSubmissions: p.maxSubmissions,

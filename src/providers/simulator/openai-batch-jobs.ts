@@ -66,6 +66,11 @@ export class BatchJobs {
 
   constructor(private readonly sim: Simulation) {}
 
+  /** How long the answer to a create is held back (the job exists already). */
+  createAnswerDelayMs(): number {
+    return this.sim.knobs.openaiBatch.createAnswerDelayMs;
+  }
+
   addFile(filename: string, purpose: string, data: Buffer): SimFile {
     const text = data.toString('utf8');
     const file: SimFile = {

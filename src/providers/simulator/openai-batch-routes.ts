@@ -85,7 +85,12 @@ async function handle(
     await stream(res, f);
     return [0, null];
   }
-  if (path === '/v1/batches' && method === 'POST') return create(jobs, body);
+  if (path === '/v1/batches' && method === 'POST') {
+    const answer = create(jobs, body);
+    const delay = jobs.createAnswerDelayMs();
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    return answer;
+  }
   if (path === '/v1/batches' && method === 'GET') {
     const all = [...jobs.jobs.values()].reverse();
     return [
