@@ -1,6 +1,6 @@
 // The batch's input, progress and summary.
 import type { BatchApiJobState, BatchApiSettings } from './batch-api';
-import type { AccountRef } from './accounts';
+import type { AccountRef, BatchLeaseState } from './accounts';
 import type { ImageDelivery, ItemVariant } from './image-event';
 import type { ImageItem, ImagePolicy, ImageResult, ProviderKind } from './types';
 
@@ -107,6 +107,8 @@ export interface BatchState {
   imageDeliveries?: ImageDelivery[];
   /** `--webhook-events image`: the group and variant of the variants in flight, for their deliveries. */
   variants?: Record<string, ItemVariant>;
+  /** The batch's leases of its provider accounts' slots, by account workflow id (absent before leases). */
+  leases?: Record<string, BatchLeaseState>;
 }
 
 export interface BatchProgress {

@@ -31,6 +31,11 @@ export interface ImageWorkflowInput {
   account?: AccountRef;
   /** Submissions the image may make (its share of the batch's budget); past it, it ends as BudgetReached. */
   maxSubmissions?: number;
+  /**
+   * The image's slot of `account` comes from its batch's lease (reportTo): `held`, it starts holding one; else it
+   * waits for the batch to give it one. Absent: the image asks the account for its own slot.
+   */
+  lease?: { held: boolean };
   /** No `account` yet (the batch was still opening it): the image opens its provider's account itself. */
   openAccount?: boolean;
   /** The accounts the batch's client named (it held their credentials): a provider's images run on that one only. */

@@ -1,6 +1,8 @@
-// One provider account: a long-lived workflow that owns the account's slots (after the samples' `mutex`). Images
-// ask for a slot by signal and get it by signal; the account gives back the slots of holders that are gone, and
-// continues-as-new to keep its history short.
+// One provider account: a long-lived workflow that owns the account's slots (after the samples' `mutex`). Batches
+// lease slots by signal and hand them to their images themselves (an image of an older batch, or one that opened
+// its account alone, asks for its own slot and gets it by signal); the account grants fairly, asks leases back to
+// their share when others wait, gives back the slots of holders that are gone, and continues-as-new to keep its
+// history short. Its work grows with changes of leases, not with images.
 import {
   allHandlersFinished,
   condition,
@@ -15,6 +17,8 @@ import { BACKOFF_RETRY } from '../shared/backoff';
 import {
   type AccountRef,
   accountStateQuery,
+  leaseNoticeSignal,
+  leaseSignal,
   MAX_ACCOUNT_LIMIT,
   setLimitUpdate,
   slotGrantedSignal,
@@ -49,8 +53,10 @@ export async function accountWorkflow(input: AccountInput): Promise<void> {
   // Grant signals on their way. The server drops a signal whose sender has closed, so a run continues-as-new only
   // once every grant it sent has arrived (a grant sent in the last task of a run was lost, and its image waited).
   let sending = 0;
-  const grant = () => {
-    for (const r of limiter.grants()) {
+  const checkMs = input.holderCheckIntervalMs ?? 60_000;
+  // `asker`: a batch that waits for an answer gets one, even of no slots.
+  const grant = (asker?: string) => {
+    for (const r of limiter.grants(Date.now())) {
       sending++;
       getExternalWorkflowHandle(r.holder)
         .signal(slotGrantedSignal, { token: r.token })
@@ -61,11 +67,27 @@ export async function accountWorkflow(input: AccountInput): Promise<void> {
         })
         .finally(() => sending--);
     }
+    for (const { holder, ...notice } of limiter.notices(asker)) {
+      sending++;
+      getExternalWorkflowHandle(holder)
+        .signal(leaseNoticeSignal, { account: input.account.workflowId, ...notice, checkMs })
+        // The batch has closed: its lease comes back at once.
+        .catch(() => {
+          if (limiter.forget([holder])) grant();
+        })
+        .finally(() => sending--);
+    }
   };
 
   setHandler(slotRequestSignal, (r) => {
     limiter.request(r, Date.now());
     grant();
+  });
+  setHandler(leaseSignal, (r) => {
+    // A lease the account does not know was adopted (the account was restarted): it grants nothing for a check
+    // interval, while the other batches tell theirs.
+    limiter.lease(r, Date.now(), checkMs);
+    grant(r.ask ? r.holder : undefined);
   });
   setHandler(slotReleaseSignal, (r) => {
     limiter.release(r);
@@ -95,10 +117,12 @@ export async function accountWorkflow(input: AccountInput): Promise<void> {
     if (limiter.state().setLimit !== undefined) await condition(wakes);
     // Idle with no limit set, it has nothing to keep: it closes, and the next batch opens it again.
     else if (!(await condition(wakes, input.idleCloseMs ?? IDLE_CLOSE_MS))) return;
-    const timedOut = !(await condition(shouldContinueAsNew, input.holderCheckIntervalMs ?? 60_000));
+    const timedOut = !(await condition(shouldContinueAsNew, checkMs));
     if (timedOut && limiter.busy()) {
       const closed = await closedWorkflows({ workflowIds: limiter.holderIds() });
-      if (limiter.forget(closed)) grant();
+      limiter.forget(closed);
+      // Also the end of a pause after a restart: what waited is granted now.
+      grant();
     }
     if (shouldContinueAsNew()) {
       await condition(() => allHandlersFinished() && sending === 0);

@@ -2,6 +2,7 @@
 import {
   CancelledFailure,
   ChildWorkflowFailure,
+  condition,
   getExternalWorkflowHandle,
   isCancellation,
   ParentClosePolicy,
@@ -25,6 +26,7 @@ import { batchActivities } from './batch-activities';
 import type { BatchLedger, NextImage } from './batch-ledger';
 import { imageWorkflow } from './image';
 import { ACCOUNT_QUEUES, openAccountActivity } from './image-activities';
+import { ACCOUNT_LEASES, type BatchLeases } from './batch-leases';
 
 const CHILD_CHECK_INTERVAL_MS = 5 * 60_000;
 
@@ -39,10 +41,26 @@ export class BatchAccounts {
   /** The accounts opened so far, for the progress query. */
   readonly known: AccountRef[] = [];
   private readonly named: AccountRef[];
+  /** Whether this run leases its accounts' slots (patched: ACCOUNT_LEASES). */
+  readonly leasing: boolean;
 
   constructor(named: AccountRef[] | undefined) {
     // Asked once per run, before any command: a run that started before the change opens accounts as it did.
     this.named = patched(ACCOUNT_QUEUES) ? (named ?? []) : [];
+    this.leasing = patched(ACCOUNT_LEASES);
+  }
+
+  /** The provider's account, once open; waits for it unless `interrupted` first (then undefined if not open yet). */
+  async whenOpen(provider: ProviderKind, interrupted: () => boolean): Promise<AccountRef | undefined> {
+    const now = this.openNow(provider);
+    if (now) return now;
+    let settled = false;
+    this.of(provider).then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await condition(() => settled || interrupted());
+    return this.ready.get(provider);
   }
 
   private of(provider: ProviderKind): Promise<AccountRef> {
@@ -89,6 +107,7 @@ export async function startImageChild(
   input: BatchInput,
   accounts: BatchAccounts,
   { item, round, maxSubmissions }: NextImage,
+  leases?: BatchLeases,
 ): Promise<void> {
   const batchWorkflowId = workflowInfo().workflowId;
   const childId = childIdOf(batchWorkflowId, item.id, round);
@@ -97,6 +116,8 @@ export async function startImageChild(
   ledger.started(item.id, childId, item);
   // An image whose account is not open yet opens it itself: only that image waits for a worker of its provider.
   const account = accounts.openNow(provider);
+  // A batch that leases: the image starts holding a slot of the lease, or waits for the batch to give it one.
+  const lease = account && leases ? { lease: { held: leases.join(account, item.id, childId) } } : {};
   try {
     const child = await startChild(imageWorkflow, {
       workflowId: childId,
@@ -108,7 +129,7 @@ export async function startImageChild(
           outDir: input.outDir,
           policy: { ...input.policy, ...item.policy },
           reportTo: batchWorkflowId,
-          ...(account ? { account } : { openAccount: true }),
+          ...(account ? { account, ...lease } : { openAccount: true }),
           ...(input.accounts ? { accounts: input.accounts } : {}),
           maxSubmissions,
           providers,
@@ -119,7 +140,8 @@ export async function startImageChild(
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       typedSearchAttributes: [
         { key: ImageBatchId, value: input.batchId },
-        { key: ImageState, value: 'queued' },
+        // A leased image starts submitting, or waiting for a slot: it shows so from its start.
+        { key: ImageState, value: lease.lease ? (lease.lease.held ? 'submitted' : 'waiting') : 'queued' },
         { key: ImageProvider, value: provider },
       ],
       staticSummary: asMarkdownText(`${item.id}: ${item.prompt.slice(0, 80)}`),

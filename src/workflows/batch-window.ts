@@ -47,6 +47,8 @@ export class BatchWindow {
   private waitingToSave = false;
   /** Each image that ends is POSTed to the webhook (`--webhook-events image`); undefined: not asked for. */
   imageDeliveries?: ImageDeliveryLedger;
+  /** Told of every item that leaves the window (its slot of a lease is free then). */
+  onItemLeft?: (r: ImageResult) => void;
 
   constructor(protected readonly input: BatchInput) {
     this.total = input.items.kind === 'inline' ? input.items.items.length : input.items.count;
@@ -83,6 +85,18 @@ export class BatchWindow {
   }
   done(): boolean {
     return this.queueEmpty() && this.inFlightCount === 0;
+  }
+  /** Whether images may still start (not paused, not cancelled, some queued). */
+  mayStartMore(): boolean {
+    return !this.s.paused && !this.queueEmpty();
+  }
+  /** Items not started yet (an upper bound: cancelled ones the cursor will pass over count too). */
+  queuedCount(): number {
+    return this.queueEmpty() ? 0 : this.total - this.s.cursor + this.s.requeued.length;
+  }
+  /** The batch's leases of its accounts' slots (kept in the state continue-as-new carries). */
+  leaseState(): NonNullable<BatchState['leases']> {
+    return (this.s.leases ??= {});
   }
   canStart(): boolean {
     return !this.s.paused && !this.queueEmpty() && this.inFlightCount < this.s.concurrency && this.budget.left() >= 1;
@@ -152,6 +166,7 @@ export class BatchWindow {
   settle(r: ImageResult): void {
     if (!(r.itemId in this.s.inFlight)) return;
     delete this.s.inFlight[r.itemId];
+    this.onItemLeft?.(r);
     this.budget.spent(r.itemId, r.tasks ?? r.attempts);
     if (r.errorType === BUDGET_REACHED) {
       // Its share is spent, the item is not done: it waits at the head of the queue for more budget.

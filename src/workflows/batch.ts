@@ -39,6 +39,9 @@ import { BatchResults } from './batch-results';
 import { BatchAccounts, cancelChildren, startImageChild, watchInheritedChildren } from './batch-children';
 import { ImageWebhooks } from './batch-hooks';
 import { BatchApiPath } from './batch-api-path';
+import { BatchLeases } from './batch-leases';
+import { openAccountActivity } from './image-activities';
+import { providerOrder } from '../shared/providers';
 
 /** Children started in one workflow task at most, to keep each task short. */
 const START_BURST = 100;
@@ -51,6 +54,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   const ledger = new BatchLedger(input);
   const items = new BatchItems(input.items);
   const accounts = new BatchAccounts(input.accounts);
+  const leases = accounts.leasing ? leaseSlots(input, ledger) : undefined;
   const imageWebhooks = new ImageWebhooks(input, ledger);
   const results = new BatchResults(input, ledger, imageWebhooks);
   // `--batch-api`: items go to OpenAI's Batch API in job workflows instead of one child each.
@@ -80,8 +84,16 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
       if (batchApi) await batchApi.startJobs(items);
       const room = batchApi ? 0 : ledger.room(START_BURST);
       if (room > 0) {
+        // The slots the burst needs, asked of the account before it starts: its images start holding them.
+        if (leases) {
+          const interrupted = () => ledger.changes !== seen;
+          const account = await accounts.whenOpen(providerOrder(undefined, input)[0], interrupted);
+          if (account) await leases.reserve(account, Math.min(room, ledger.queuedCount()), interrupted);
+        }
         const next = await ledger.takeNext(room, items);
-        await Promise.all(next.map((image) => startImageChild(ledger, input, accounts, image)));
+        const starts = next.map((image) => startImageChild(ledger, input, accounts, image, leases));
+        leases?.flush();
+        await Promise.all(starts);
       }
       await results.keepUp();
       if (ledger.done()) {
@@ -93,7 +105,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
       }
       if (shouldContinueAsNew()) {
         await results.flush();
-        await condition(allHandlersFinished);
+        await condition(() => allHandlersFinished() && (leases?.idle() ?? true));
         await continueAsNew<typeof batchWorkflow>({ ...input, state: ledger.carry() });
       }
       await condition(() => ledger.changes !== seen || ledger.canStart() || ledger.done());
@@ -109,10 +121,30 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     });
   }
 
+  // The batch's slots go back to their accounts before it ends (another batch may be waiting for them).
+  if (leases) await CancellationScope.nonCancellable(() => leases.returnAll());
   const summary = await CancellationScope.nonCancellable(() => results.finish());
   setCurrentDetails(summary.outcome ?? summary.status);
   if (cancelled) throw cancelled;
   return summary;
+}
+
+/**
+ * The batch's leases of its accounts' slots: an item that leaves the window frees its slot for the next one, and while
+ * it holds slots the batch tells its accounts its leases now and then.
+ */
+function leaseSlots(input: BatchInput, ledger: BatchLedger): BatchLeases {
+  const leases = new BatchLeases(
+    ledger.leaseState(),
+    input.batchId,
+    (itemId) => ledger.inFlight().find(([id]) => id === itemId)?.[1],
+    () => ledger.mayStartMore(),
+    (account) => openAccountActivity(account.provider, account)(),
+  );
+  ledger.onItemLeft = (r) => leases.ended(r.itemId, r.status === 'succeeded' && !r.skipped);
+  // Ends with the run; a cancellation of the batch cancels its timer, which needs no handling here.
+  leases.keepInTouch().catch(() => undefined);
+  return leases;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   TimeoutFailure,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import { LeasedSlot } from './account-leased-slot';
 import { AccountSlot } from './account-slot';
 import { ACCOUNT_QUEUES, imageActivities, openAccountActivity } from './image-activities';
 import { ImageLedger } from './image-ledger';
@@ -85,9 +86,16 @@ async function cancelQuietly(activities: ReturnType<typeof imageActivities>, tas
  * The image's slot of its first provider's account: the batch opened (or named) it, or the image opens it itself.
  * `accountQueues`: the slot's account is opened again on its own queue, by its own workers.
  */
-async function imageSlot(input: ImageWorkflowInput, provider: ProviderKind, accountQueues: boolean) {
+async function imageSlot(
+  input: ImageWorkflowInput,
+  provider: ProviderKind,
+  accountQueues: boolean,
+): Promise<Slot | undefined> {
   const who = { batchId: input.batchId, itemId: input.item.id };
   const reopen = (account: AccountRef) => openAccountActivity(provider, accountQueues ? account : undefined);
+  // The batch's lease: the slot comes from the batch, and goes back with the image's report.
+  if (input.account && input.lease && input.reportTo)
+    return new LeasedSlot(input.account, input.reportTo, input.item.id, input.lease.held);
   if (input.account) return new AccountSlot(input.account, who, reopen(input.account));
   if (input.openAccount) {
     setCurrentDetails(`**${asMarkdownText(input.item.id)}** · waiting for a worker that serves ${provider}`);
@@ -98,11 +106,20 @@ async function imageSlot(input: ImageWorkflowInput, provider: ProviderKind, acco
   return undefined;
 }
 
+/** A slot of an account: the image's own (asked of the account), or one of its batch's lease. */
+type Slot = AccountSlot | LeasedSlot;
+
+/** Gives an image's own slot back to its account; a leased one goes back with the image's report, unsaid. */
+async function releaseOwn(slot: Slot | undefined, o?: { throttled?: boolean }): Promise<void> {
+  if (slot instanceof AccountSlot) await slot.release(o);
+}
+
 /** What the image's I/O works with: its decisions, its provider's activities, its account slot. */
 interface ImageRun {
   readonly input: ImageWorkflowInput;
   readonly ledger: ImageLedger;
-  readonly slot: AccountSlot | undefined;
+  /** Replaced when a leased image falls back to another provider (it asks that account alone). */
+  slot: Slot | undefined;
   /** The provider's activities run on the slot's account's queue (patched: ACCOUNT_QUEUES). */
   readonly accountQueues: boolean;
   activities: ReturnType<typeof imageActivities>;
@@ -111,15 +128,18 @@ interface ImageRun {
 export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageResult> {
   const ledger = new ImageLedger(input);
   // Asked once, at the start: an image that started before the change keeps its old queues for its whole life.
-  const accountQueues = patched(ACCOUNT_QUEUES);
+  // An image of a batch's lease is new code (its batch leases since 0.2.2, which has the account queues): no marker.
+  const accountQueues = input.lease ? true : patched(ACCOUNT_QUEUES);
   const slot = await imageSlot(input, ledger.provider, accountQueues);
   const activities = imageActivities(input.policy, ledger.provider, accountQueues ? slot?.ref : undefined);
   const run: ImageRun = { input, ledger, slot, accountQueues, activities };
-  upsertSearchAttributes([
-    { key: ImageBatchId, value: input.batchId },
-    { key: ImageProvider, value: ledger.provider },
-    { key: ImageState, value: 'submitted' },
-  ]);
+  // A leased image was started with these attributes by its batch (its state too: submitted, or waiting for a slot).
+  if (!input.lease)
+    upsertSearchAttributes([
+      { key: ImageBatchId, value: input.batchId },
+      { key: ImageProvider, value: ledger.provider },
+      { key: ImageState, value: 'submitted' },
+    ]);
   try {
     for (;;) {
       try {
@@ -138,7 +158,7 @@ export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageRes
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
         if (ledger.task) await cancelQuietly(run.activities, ledger.task);
-        await slot?.release();
+        await releaseOwn(run.slot);
         const result = ledger.cancelled();
         setState('cancelled');
         await report(input.reportTo, result);
@@ -156,7 +176,8 @@ async function attempt(run: ImageRun): Promise<boolean> {
   const target = { outDir: ledger.outDir, itemId: input.item.id, filename: input.item.filename };
   const provider = ledger.provider;
   if (slot && !slot.held) {
-    setState('waiting');
+    // A leased image started waiting shows so already.
+    if (!(slot instanceof LeasedSlot && slot.firstWait())) setState('waiting');
     setCurrentDetails(`**${asMarkdownText(input.item.id)}** · waiting for a slot of ${asMarkdownText(slot.label)}`);
     await slot.acquire();
   }
@@ -222,14 +243,16 @@ function showWork(input: ImageWorkflowInput, what: string, prompt: string): void
  * waiting for a worker of the next provider never holds this one's account.
  */
 async function moveOn(run: ImageRun, errorType: string, reason: string, throttled = false): Promise<void> {
-  const { input, ledger, slot } = run;
-  await slot?.release({ throttled });
+  const { input, ledger } = run;
+  const slot = run.slot;
+  if (slot instanceof LeasedSlot) await slot.leave({ throttled });
+  else await slot?.release({ throttled });
   const provider = ledger.moveOn(errorType, reason);
   run.activities = imageActivities(input.policy, provider);
   upsertSearchAttributes([{ key: ImageProvider, value: provider }]);
   if (slot) {
     setCurrentDetails(`**${asMarkdownText(input.item.id)}** · waiting for a worker that serves ${provider}`);
-    if (!run.accountQueues) {
+    if (!run.accountQueues && slot instanceof AccountSlot) {
       const open = openAccountActivity(provider);
       await slot.moveTo(await open(), open);
       return;
@@ -237,7 +260,12 @@ async function moveOn(run: ImageRun, errorType: string, reason: string, throttle
     // The account the batch named for this provider, on its own queue; else whichever worker of it answers first.
     const named = namedAccount(input.accounts, provider);
     const account = await openAccountActivity(provider, named)();
-    await slot.moveTo(account, openAccountActivity(provider, account));
+    // Off its batch's lease: on the next provider the image asks that account for its own slot.
+    if (slot instanceof LeasedSlot)
+      run.slot = new AccountSlot(account, { batchId: input.batchId, itemId: input.item.id }, () =>
+        openAccountActivity(provider, account)(),
+      );
+    else await slot.moveTo(account, openAccountActivity(provider, account));
     run.activities = imageActivities(input.policy, provider, account);
   }
 }
@@ -246,8 +274,8 @@ async function moveOn(run: ImageRun, errorType: string, reason: string, throttle
 async function finish({ input, ledger, slot }: ImageRun): Promise<ImageResult> {
   const result = ledger.final();
   // The slot goes back first, so the next image of the account starts as soon as possible; the report goes out
-  // in the same workflow task.
-  const released = slot?.release();
+  // in the same workflow task (a leased slot goes back with the report itself).
+  const released = releaseOwn(slot);
   setState(result.status);
   await Promise.all([released, report(input.reportTo, result)]);
   if (result.status === 'failed') {
