@@ -18,7 +18,10 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ib-cluster-'));
   const started = Date.now();
-  const cluster = await startPostgresCluster(work);
+  const cluster = await startPostgresCluster(work).catch((err: unknown) => {
+    console.error(`cluster tier: the server did not start; its log: ${path.join(work, 'server.log')}`);
+    throw err;
+  });
   console.error(`cluster tier: Temporal ${cluster.server.address} on PostgreSQL, up in ${Date.now() - started} ms`);
   project.provide('clusterAddress', cluster.server.address);
   project.provide('clusterNamespace', cluster.server.namespace);

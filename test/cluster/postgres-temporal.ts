@@ -4,6 +4,7 @@
 // The server is a process of its own the test may SIGKILL and start again on the same database.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -94,9 +95,28 @@ function createDatabases(pgPort: number): void {
   }
 }
 
+/**
+ * A free port below 32768: the server stores membership ports in a smallint column, and the system's ephemeral
+ * ports (what port 0 gives) are above it. Drawn at random so two runs on one machine rarely meet.
+ */
+async function freeLowPort(taken: number[]): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (!taken.includes(port) && (await isFree(port))) return port;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
 async function writeServerConfig(work: string, pgPort: number): Promise<string> {
   const ports: number[] = [];
-  for (let i = 0; i < 9; i++) ports.push(await freePort());
+  for (let i = 0; i < 9; i++) ports.push(await freeLowPort(ports));
   const [frontend, http, history, matching, worker, ...membership] = ports as [number, ...number[]];
   const store = (db: string, conns: number) =>
     `{ sql: { pluginName: postgres12, databaseName: ${db}, connectAddr: "127.0.0.1:${pgPort}", connectProtocol: tcp, ` +
