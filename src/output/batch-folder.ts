@@ -25,8 +25,8 @@ export function isBatchFile(relativePath: string): boolean {
   return (
     relativePath === BATCH_FILES.manifest ||
     relativePath === BATCH_FILES.gallery ||
-    relativePath.split(/[\\/]/)[0] === STATE ||
-    relativePath.split(path.sep)[0] === STATE
+    // A local path's separator, or a bucket name's `/`.
+    relativePath.split(/[\\/]/)[0] === STATE
   );
 }
 
