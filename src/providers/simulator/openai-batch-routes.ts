@@ -54,7 +54,11 @@ export const routeOpenaiBatch: Route = async (sim, req, res, url, body) => {
     return true;
   }
   const [status, answer] = await handle(jobs, req.method ?? 'GET', url, body, String(req.headers['content-type']), res);
-  if (status === 0) return true; // streamed
+  if (status === 0) {
+    // A result file, streamed.
+    sim.stats.request('ok', 'openai');
+    return true;
+  }
   sim.stats.request(status < 300 ? 'ok' : 'bad-request', 'openai');
   send(res, status, answer);
   return true;
