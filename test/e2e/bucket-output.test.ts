@@ -92,7 +92,7 @@ describe('run --out s3://BUCKET/PREFIX', () => {
     expect(fs.readdirSync(cwd)).toEqual([]);
   });
 
-  it('prints where the files are and the pull command', async () => {
+  it('prints where the files are and the pull command; report rewrites the gallery there, --open says to pull', async () => {
     const items = path.join(fx.dir, 'one.txt');
     fs.writeFileSync(items, 'a lighthouse at dusk\n');
     const id = `bucket-one-${process.pid}`;
@@ -107,6 +107,20 @@ describe('run --out s3://BUCKET/PREFIX', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toContain(`Files: s3://${bucket}/p/${id}/`);
     expect(status.stdout).toContain(`imagebatch pull ${id} --out DIR`);
+
+    // report writes the gallery again in the bucket; it cannot open it from there, and says to pull first.
+    const gallery = objectAt(`p/${id}/index.html`);
+    fs.rmSync(gallery);
+    const report = await runCli(['report', id], { env: env(), cwd });
+    expect(report.code).toBe(0);
+    expect(report.stdout.trim()).toBe(`s3://${bucket}/p/${id}/index.html`);
+    expect(fs.readFileSync(gallery, 'utf8')).toContain(`${id}`);
+    const open = await runCli(['report', id, '--open'], { env: env(), cwd });
+    expect(open.code).toBe(2);
+    expect(open.stderr).toContain(`imagebatch pull ${id} --out DIR`);
+    const inspect = await runCli(['inspect', `s3://${bucket}/p/${id}/1.png`], { env: env(), cwd });
+    expect(inspect.code).toBe(2);
+    expect(inspect.stderr).toContain('imagebatch pull');
     expect(fs.readdirSync(cwd)).toEqual([]);
   });
 });
