@@ -15,6 +15,7 @@ import type { ProviderSimulator } from '../../src/providers/simulator/server';
 import type { BatchInput } from '../../src/shared/batch-types';
 import { expectNothingStarted, simulatorAndFolder } from './batch-cleanup';
 import { cliEnv, runCli } from '../helpers/cli';
+import { knobsFrom } from '../helpers/simulator-knobs';
 import { type S3Server, startS3Server } from '../helpers/s3-server';
 import { testClient } from '../helpers/temporal';
 
@@ -121,6 +122,33 @@ describe('run --out s3://BUCKET/PREFIX', () => {
     const inspect = await runCli(['inspect', `s3://${bucket}/p/${id}/1.png`], { env: env(), cwd });
     expect(inspect.code).toBe(2);
     expect(inspect.stderr).toContain('imagebatch pull');
+    expect(fs.readdirSync(cwd)).toEqual([]);
+  });
+});
+
+describe('retry of a bucket batch', () => {
+  it('works its failed items through the bucket: the manifest there says every item succeeded', async () => {
+    const items = path.join(fx.dir, 'retry.jsonl');
+    fs.writeFileSync(items, '{"id":"a","prompt":"a red kite"}\n{"id":"b","prompt":"unlucky"}\n');
+    const id = `bucket-retry-${process.pid}`;
+    const cwd = emptyCwd('retry');
+    fx.sim.setKnobs({ moderationWords: ['unlucky'] });
+    try {
+      const first = await runCli(['run', items, '--out', `s3://${bucket}/r`, '--batch-id', id], { env: env(), cwd });
+      expect(first.code).toBe(1);
+      fx.sim.setKnobs({ moderationWords: [] });
+      const again = await runCli(['retry', id, '--json'], { env: env(), cwd });
+      expect(again.code).toBe(0);
+      expect(JSON.parse(again.stdout).counts).toMatchObject({ total: 2, succeeded: 2, failed: 0 });
+    } finally {
+      fx.sim.setKnobs(knobsFrom({ latencyMs: 100 }));
+    }
+    const manifest = JSON.parse(fs.readFileSync(objectAt(`r/${id}/manifest.json`), 'utf8')) as Manifest;
+    expect(manifest).toMatchObject({ batchId: `${id}-r1`, retryOf: id });
+    for (const e of manifest.items) {
+      expect(e.status).toBe('succeeded');
+      expect(sha256(fs.readFileSync(objectAt(`r/${id}/${e.file}`)))).toBe(e.sha256);
+    }
     expect(fs.readdirSync(cwd)).toEqual([]);
   });
 });

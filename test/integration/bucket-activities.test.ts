@@ -2,12 +2,15 @@
 // the bucket, so a retried submit on another machine (another process: none of this one's memory, no heartbeat
 // details) finds the task an earlier attempt had the provider accept; and a bucket's failure is a LocalStorage
 // failure that names the bucket, at once when a person must act, retried when it may heal.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBatchActivities } from '../../src/activities/batch';
-import type { ResultRecord } from '../../src/output/results-log';
+import { findJournaledTask, journalTask, type SubmitKey } from '../../src/activities/task-journal';
+import { latestResults, type ResultRecord } from '../../src/output/results-log';
 import { freePort } from '../../src/temporal/dev-server-process';
 import { type S3Server, startS3Server } from '../helpers/s3-server';
 
@@ -33,25 +36,38 @@ const entry = {
   submittedAt: '2026-12-08T00:00:00.000Z',
 };
 
+/** The journal module as built (`npm run build`), run in another process: none of this one's memory. */
+const BUILT_JOURNAL = path.resolve(__dirname, '../../lib/activities/task-journal.js');
+
+/** `findJournaledTask`, or `forgetTask` then it, as another machine's worker runs them. */
+async function elsewhere(location: string, key: SubmitKey, forget = false): Promise<unknown> {
+  const script = `const j = require(${JSON.stringify(BUILT_JOURNAL)});
+    const [location, key, forget] = JSON.parse(process.argv[1]);
+    (forget ? j.forgetTask(location, 'a') : Promise.resolve())
+      .then(() => j.findJournaledTask(location, 'a', key))
+      .then((found) => process.stdout.write(JSON.stringify(found ?? null)));`;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['-e', script, JSON.stringify([location, key, forget])],
+    {
+      env: process.env,
+    },
+  );
+  return JSON.parse(stdout);
+}
+
 describe('the submit journal of a bucket batch', () => {
   it('is found by another process, and removed once the image is stored', async () => {
     const location = `s3://${bucket}/runs/journal-1`;
-    const here = await import('../../src/activities/task-journal');
-    await here.journalTask(location, 'a', entry);
+    await journalTask(location, 'a', entry);
     expect(fs.existsSync(path.join(s3.root, bucket, 'runs', 'journal-1', '.imagebatch', 'tasks', 'a.json'))).toBe(true);
-
-    // Another machine: the module loaded afresh, so nothing this one remembered.
-    vi.resetModules();
-    const elsewhere = await import('../../src/activities/task-journal');
-    expect(elsewhere).not.toBe(here);
-    expect(await elsewhere.findJournaledTask(location, 'a', entry.key)).toEqual(entry);
+    // This process remembers it anyway; another machine has only the bucket.
+    expect(await findJournaledTask(location, 'a', entry.key)).toEqual(entry);
+    expect(await elsewhere(location, entry.key)).toEqual(entry);
     // Another submit of the same item (the workflow resubmitted) is not this task.
-    expect(await elsewhere.findJournaledTask(location, 'a', { ...entry.key, activityId: '9' })).toBeUndefined();
-
-    await elsewhere.forgetTask(location, 'a');
-    vi.resetModules();
-    const third = await import('../../src/activities/task-journal');
-    expect(await third.findJournaledTask(location, 'a', entry.key)).toBeUndefined();
+    expect(await elsewhere(location, { ...entry.key, activityId: '9' })).toBeNull();
+    // Removed (the image is stored): no machine finds it.
+    expect(await elsewhere(location, entry.key, true)).toBeNull();
   });
 });
 
@@ -101,7 +117,6 @@ describe("a bucket's failure", () => {
     await env.run(recordResults, { outDir, results: [{ ...record, itemId: 'b', at: 2 }] });
     const parts = fs.readdirSync(path.join(s3.root, bucket, 'runs', 'b3', '.imagebatch', 'results.jsonl.d'));
     expect(parts).toHaveLength(2);
-    const { latestResults } = await import('../../src/output/results-log');
     expect([...(await latestResults(outDir)).keys()]).toEqual(['a', 'b']);
   });
 });
