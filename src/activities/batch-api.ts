@@ -9,7 +9,7 @@ import type { ProviderClients } from '../providers';
 import { type BatchJob, JOB_KEY, OpenaiBatchClient, refusedForQueue } from '../providers/openai/batch-client';
 import { batchFileText } from '../providers/openai/batch-lines';
 import { OpenaiClient } from '../providers/openai/client';
-import { authFailed } from '../providers/types';
+import { authFailed, invalidRequest } from '../providers/types';
 import type {
   CollectJobInput,
   CreateJobOutput,
@@ -74,11 +74,17 @@ export function createBatchApiActivities({
     if (!send.length) return { existing };
     // A folder that cannot be made fails the items before anything is paid for.
     await writingIn(input.outDir, false, () => makeFolder(input.outDir));
-    const text = batchFileText(
-      // Reference images (edits) never come here: the job workflow fails such items before a file is made.
-      send.map(({ customId, request: { referenceImages: _refs, ...request } }) => ({ customId, request })),
-      { lines: input.maxLines ?? BATCH_FILE_LINES, bytes: input.maxBytes ?? BATCH_FILE_BYTES },
-    );
+    // Lines the file cannot hold (the caller split them wrong) fail the items with the reason; a retry cannot help.
+    let text: string;
+    try {
+      text = batchFileText(
+        // Reference images (edits) never come here: the job workflow fails such items before a file is made.
+        send.map(({ customId, request: { referenceImages: _refs, ...request } }) => ({ customId, request })),
+        { lines: input.maxLines ?? BATCH_FILE_LINES, bytes: input.maxBytes ?? BATCH_FILE_BYTES },
+      );
+    } catch (err) {
+      throw toFailure(invalidRequest(`batch file: ${(err as Error).message}`));
+    }
     return failing(async () => {
       const c = client();
       const name = fileNameOf(input.key);

@@ -113,6 +113,18 @@ describe('--batch-api', () => {
     expect(Object.values(jobs.linesByPrompt).sort()).toEqual([1, 1, 2, 2]);
   });
 
+  it("a create refused for the account's enqueued limit waits its turn: no item fails, each line is run once", async () => {
+    // Two lines may be enqueued at once: the second job is refused until the first has ended, then created.
+    env.sim.setKnobs({ openaiBatch: { ...QUIET, jobMs: 1000, queueLimit: 2 } });
+    const items = makeItems(4, 'queue');
+    const { handle } = await start(batchId('queue'), items, settings({ maxLines: 2 }));
+    expect(await handle.result()).toMatchObject({ succeeded: 4, failed: 0 });
+    const jobs = await jobsOf(env.sim);
+    expect(jobs.refusedCreates).toBeGreaterThan(0);
+    expect(jobs.jobs.filter((j) => j.status === 'completed').map((j) => j.lines)).toEqual([2, 2]);
+    expect(Object.values(jobs.linesByPrompt)).toEqual([1, 1, 1, 1]);
+  });
+
   it('cancel mid-job: the job is cancelled at OpenAI and its items end cancelled; status shows the job', async () => {
     env.sim.setKnobs({ openaiBatch: { ...QUIET, jobMs: 600_000, validatingShare: 0 } });
     const { handle, outDir } = await start(batchId('cancel'), makeItems(3, 'moor'), settings());

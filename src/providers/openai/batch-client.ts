@@ -17,8 +17,6 @@ export const JOB_KEY = 'imagebatch_key';
 export type BatchJobStatus =
   'validating' | 'in_progress' | 'finalizing' | 'completed' | 'failed' | 'expired' | 'cancelling' | 'cancelled';
 
-export const ENDED_STATUSES: readonly BatchJobStatus[] = ['completed', 'failed', 'expired', 'cancelled'];
-
 export interface BatchJob {
   id: string;
   status: BatchJobStatus;
