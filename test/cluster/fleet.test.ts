@@ -33,6 +33,8 @@ let s3: S3Server;
 let client: Client;
 const machines: Machine[] = [];
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ib-fleet-home-'));
+// Every machine's own folder exists from the start, so each can hide all the others'.
+const dirs = ['a1', 'b1', 'a2', 'b2'].map((n) => fs.mkdtempSync(path.join(os.tmpdir(), `ib-fleet-${n}-`)));
 
 beforeAll(async () => {
   sim = await startSimulator({ latencyMs: { dist: 'uniform', min: 500, max: 2500 } });
@@ -49,7 +51,7 @@ afterAll(async () => {
   await client?.connection.close();
   await s3?.stop();
   await sim?.close();
-  fs.rmSync(home, { recursive: true, force: true });
+  for (const d of [home, ...dirs]) fs.rmSync(d, { recursive: true, force: true });
 });
 
 /** A prompt of about 1.2 kB: 300 of them are over the inline limit, so the batch's items go to its items copy. */
@@ -122,8 +124,6 @@ describe('a batch that spans machines', () => {
     const queue = `fleet-${process.pid}`;
     const batchId = `fleet-${Date.now()}`;
     const server = new TemporalServer(inject('clusterWork'), inject('clusterAddress'), inject('clusterNamespace'));
-    // Every machine's own folder exists from the start, so each can hide all the others'.
-    const dirs = ['a1', 'b1', 'a2', 'b2'].map((n) => fs.mkdtempSync(path.join(os.tmpdir(), `ib-fleet-${n}-`)));
     const hiddenFrom = (own: string) => [home, inject('clusterWork'), s3.root, ...dirs.filter((d) => d !== own)];
     const machine = (i: number) => {
       const dir = dirs[i]!;
@@ -233,8 +233,5 @@ describe('a batch that spans machines', () => {
     const bucketFiles = [...objects.keys()].filter((k) => !k.startsWith('.imagebatch'));
     expect(localFiles.sort()).toEqual(bucketFiles.sort());
     for (const f of bucketFiles) expect(sha256(fs.readFileSync(path.join(local, f))), f).toBe(sha256(objects.get(f)!));
-
-    for (const m of [a, b]) await m.kill();
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 });
