@@ -22,13 +22,29 @@ export interface AccountStart {
   /** The limit the account starts with when it is new (config or env of the worker that opened it, or `limit N`). */
   setLimit?: number;
   holderCheckIntervalMs?: number;
+  /**
+   * The account's last run was stopped by hand (terminated, cancelled) or failed: batches may still hold leases of
+   * it. The new run grants nothing for a check interval, while they tell it their leases.
+   */
+  recover?: boolean;
 }
+
+/** How an account's last run ended when it did not close itself: its leases may still be out. */
+const STOPPED = ['TERMINATED', 'CANCELLED', 'FAILED', 'TIMED_OUT'];
 
 /**
  * Starts the account's workflow on `taskQueue` (the workflows' queue of the workers that hold its credentials),
  * unless it runs already: then that one is kept, with its own limit.
  */
 export async function startAccount(workflows: WorkflowClient, taskQueue: string, start: AccountStart): Promise<void> {
+  const last = await workflows
+    .getHandle(start.account.workflowId)
+    .describe()
+    .then(
+      (d) => d.status.name as string,
+      () => undefined,
+    );
+  if (last && STOPPED.includes(last)) start = { ...start, recover: true };
   await workflows.start(ACCOUNT_WORKFLOW, {
     workflowId: start.account.workflowId,
     taskQueue,

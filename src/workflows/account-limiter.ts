@@ -111,11 +111,16 @@ export class AccountLimiter {
    * counted, and what it wants now. A lease the account does not know (it was restarted or terminated by hand since)
    * is adopted with the slots the batch says it holds: they are in use at the provider.
    */
+  /** Grants nothing until `at` (workflow time): the account restarted, and leases of its last run may be out. */
+  recoverUntil(at: number): void {
+    this.c.recoverUntil = Math.max(this.c.recoverUntil ?? 0, at);
+  }
+
   lease(r: LeaseRequest, now: number, recoverMs: number): void {
     const leases = (this.c.leases ??= {});
     let l = leases[r.holder];
     const throttled = r.throttled ?? 0;
-    if (!l && r.held > 0) this.c.recoverUntil = now + recoverMs;
+    if (!l && r.held > 0) this.recoverUntil(now + recoverMs);
     if (!l) l = leases[r.holder] = { holder: r.holder, batchId: r.batchId, held: r.held + throttled, want: r.want };
     else l.held = Math.max(0, l.held - ((r.returned ?? 0) - throttled));
     // One throttled slot at a time, as images give theirs back: each throttle sees the others still in flight.

@@ -43,6 +43,8 @@ export interface AccountInput {
   holderCheckIntervalMs?: number;
   /** How long an account with no set limit waits idle before it closes (default an hour). */
   idleCloseMs?: number;
+  /** The last run was stopped by hand or failed: batches may hold leases of it (grant nothing for a check interval). */
+  recover?: boolean;
   /** Tests continue-as-new sooner; otherwise after 2,000 events or when Temporal suggests it. */
   continueAsNewAfterEvents?: number;
 }
@@ -54,6 +56,10 @@ export async function accountWorkflow(input: AccountInput): Promise<void> {
   // once every grant it sent has arrived (a grant sent in the last task of a run was lost, and its image waited).
   let sending = 0;
   const checkMs = input.holderCheckIntervalMs ?? 60_000;
+  // Restarted after a run stopped by hand: the batches' leases of it are told within a check interval; until then
+  // a grant could take slots that are still in use.
+  // Two intervals: a batch that finds the old run gone opens this one (an activity) before it can tell its lease.
+  if (input.recover && !input.carry) limiter.recoverUntil(Date.now() + 2 * checkMs);
   // `asker`: a batch that waits for an answer gets one, even of no slots.
   const grant = (asker?: string) => {
     for (const r of limiter.grants(Date.now())) {
@@ -86,7 +92,7 @@ export async function accountWorkflow(input: AccountInput): Promise<void> {
   setHandler(leaseSignal, (r) => {
     // A lease the account does not know was adopted (the account was restarted): it grants nothing for a check
     // interval, while the other batches tell theirs.
-    limiter.lease(r, Date.now(), checkMs);
+    limiter.lease(r, Date.now(), 2 * checkMs);
     grant(r.ask ? r.holder : undefined);
   });
   setHandler(slotReleaseSignal, (r) => {
@@ -126,7 +132,12 @@ export async function accountWorkflow(input: AccountInput): Promise<void> {
     }
     if (shouldContinueAsNew()) {
       await condition(() => allHandlersFinished() && sending === 0);
-      await continueAsNew<typeof accountWorkflow>({ ...input, setLimit: undefined, carry: limiter.carry() });
+      await continueAsNew<typeof accountWorkflow>({
+        ...input,
+        setLimit: undefined,
+        recover: undefined,
+        carry: limiter.carry(),
+      });
     }
   }
 }

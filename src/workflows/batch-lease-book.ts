@@ -175,9 +175,10 @@ export class BatchLeaseBook {
   private message(id: string, l: BatchLeaseState): LeaseMoves['message'] {
     const u = this.unsent.get(id);
     const want = this.want(l);
-    // The account counts the batch short of slots while it was told more than it holds: it must hear of a smaller
-    // want; and of a larger one it was not told.
-    const wantNews = (want > l.held && want !== l.told) || (l.told > l.held && want < l.told);
+    // The account hears of a want larger than it was told. A smaller one waits for the next message (or the batch's
+    // check-in): an image that ends and the next that starts would otherwise cost two messages, and an extra slot
+    // granted meanwhile is given back under a cap, or used by the next image.
+    const wantNews = want > l.held && want > l.told;
     const report = l.reportEvery !== undefined && l.successes >= l.reportEvery;
     if (!u && !wantNews && !report) return undefined;
     this.unsent.delete(id);
@@ -197,9 +198,10 @@ export class BatchLeaseBook {
     return Object.values(this.leases).some((l) => l.held > 0 || this.want(l) > 0);
   }
 
-  /** How often the batch tells its leases: the account's holder check (it said so), else a minute. */
-  get checkMs(): number {
-    return Math.min(...Object.values(this.leases).map((l) => l.checkMs ?? 60_000), 60_000);
+  /** How often the batch tells its leases: the account's holder check (its notices say), once one has come. */
+  get checkMs(): number | undefined {
+    const known = Object.values(this.leases).flatMap((l) => (l.checkMs === undefined ? [] : [l.checkMs]));
+    return known.length ? Math.min(...known) : undefined;
   }
 
   /** The whole state of a lease, for an account that may not know it (restarted, or terminated by hand). */

@@ -93,7 +93,8 @@ export class BatchLeases {
    */
   async keepInTouch(): Promise<never> {
     for (;;) {
-      await condition(() => this.book.holding());
+      // The interval comes with the account's first notice (a timer started before it would wait the default).
+      await condition(() => this.book.holding() && this.book.checkMs !== undefined);
       if (await condition(() => !this.book.holding(), this.book.checkMs)) continue;
       for (const id of this.book.accounts) {
         const message = this.book.register(id);

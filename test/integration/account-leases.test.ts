@@ -112,22 +112,23 @@ describe('leases of an account', () => {
     await Promise.all([first, second].map((b) => b.handle.result().catch(() => undefined)));
   });
 
-  it('an account terminated by hand while leases are out is opened again and adopts them: nothing over the limit', async () => {
-    const env = await leaseEnv(2, 400, 1000);
-    const batches = await Promise.all(
-      ['ta', 'tb'].map((p) => startTestBatch(env, `${p}-${process.pid}`, makeItems(8, p), { concurrency: 3 })),
+  it('an account terminated by hand while a lease is out is opened again and adopts it: nothing over the limit', async () => {
+    const env = await leaseEnv(2, 1500, 1000);
+    const first = await startTestBatch(env, `ta-${process.pid}`, makeItems(6, 'ta'), { concurrency: 2 });
+    await waitFor(
+      async () => (await accountState(env))?.leases?.[`batch-ta-${process.pid}`]?.held === 2,
+      'the first batch to hold both slots',
     );
-    await waitFor(async () => {
-      const leases = Object.values((await accountState(env))?.leases ?? {});
-      return leases.length === 2 && leases.every((l) => l.held === 1);
-    }, 'both batches to hold a slot');
     await env.client.workflow.getHandle(env.accountId).terminate('by hand');
-    for (const { handle } of batches) expect(await handle.result()).toMatchObject({ succeeded: 8, failed: 0 });
-    // The new run adopted the slots in use before it granted any: the provider never refused a submit.
+    // The second batch opens the account again at once and asks for slots; the first tells its lease within a
+    // check interval.
+    const second = await startTestBatch(env, `tb-${process.pid}`, makeItems(4, 'tb'), { concurrency: 2 });
+    expect(await first.handle.result()).toMatchObject({ succeeded: 6, failed: 0 });
+    expect(await second.handle.result()).toMatchObject({ succeeded: 4, failed: 0 });
+    // The new run granted nothing before it knew the slots in use: the provider never refused a submit.
     expect(throttles(env)).toBe(0);
     expect(env.sim.stats().maxInFlight).toBe(2);
-    const state = await accountState(env);
-    expect(state).toMatchObject({ inFlight: 0, waiting: 0, setLimit: 2 });
+    expect(await accountState(env)).toMatchObject({ inFlight: 0, waiting: 0, setLimit: 2 });
   });
 
   it('a batch cancelled while it holds a lease gives its slots back as it ends: the other batch gets them', async () => {
