@@ -79,7 +79,7 @@ const configOption = () =>
 
 function batchOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--out <dir>', 'output folder; images go to <dir>/<batch-id>/')
+    .requiredOption('--out <dir>', 'output folder or s3://BUCKET/PREFIX; images go to <dir>/<batch-id>/')
     .option(
       '--provider <name>',
       'simulator, volcengine, dashscope, fal, openai or comfyui, or a comma list in fallback order such as ' +
@@ -338,7 +338,7 @@ export function buildProgram(): Command {
     .command('report')
     .argument('<batch>', 'batch id')
     .description("write the batch's gallery (index.html in its folder) again from its manifest and print its path")
-    .option('--out <dir>', 'the --out the batch ran with (default: ask Temporal where its folder is)')
+    .option('--out <dir>', 'the --out the batch ran with, a folder or s3:// (default: ask Temporal where it is)')
     .option('--open', 'open the page in the default browser')
     .addOption(dbOption())
     .action(action(galleryReportCommand));
