@@ -104,7 +104,7 @@ export function createProgressView(o: { quiet: boolean; tty: boolean }): Progres
         const payload = {
           ...p,
           running: runningWords(p, waits, split) + splitWords(p, split),
-          rate: rateWords(p),
+          rate: rateWords(p) + batchJobWords(p),
           budget: budgetWords(p),
           flags: flags ? `[${flags}]` : '',
         };

@@ -58,6 +58,8 @@ describe('--batch-api', () => {
     );
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
+    // Its progress names the jobs, with their state and counts.
+    expect(r.stderr).toMatch(/jobs: batch_\w+ (validating|in_progress|completed) \d+\/\d/);
     const m = readManifest(path.join(fx.dir, id));
     expect(m.items.map((e) => [e.status, e.batchApi])).toEqual([
       ['succeeded', true],
