@@ -20,8 +20,8 @@ import {
 import { BatchLeaseBook, type LeaseMoves } from './batch-lease-book';
 
 /**
- * The patch of 0.2.2: a batch leases its accounts' slots and hands them to its images (`lease` in their input);
- * batches that started before leave their images to ask the account for their own slots.
+ * The patch of 0.2.1 (beside account-queues): a batch leases its accounts' slots and hands them to its images
+ * (`lease` in their input); batches that started before leave their images to ask the account for their own slots.
  */
 export const ACCOUNT_LEASES = 'account-leases';
 

@@ -128,7 +128,7 @@ interface ImageRun {
 export async function imageWorkflow(input: ImageWorkflowInput): Promise<ImageResult> {
   const ledger = new ImageLedger(input);
   // Asked once, at the start: an image that started before the change keeps its old queues for its whole life.
-  // An image of a batch's lease is new code (its batch leases since 0.2.2, which has the account queues): no marker.
+  // An image of a batch's lease is new code (batches lease since 0.2.1, which has the account queues too): no marker.
   const accountQueues = input.lease ? true : patched(ACCOUNT_QUEUES);
   const slot = await imageSlot(input, ledger.provider, accountQueues);
   const activities = imageActivities(input.policy, ledger.provider, accountQueues ? slot?.ref : undefined);

@@ -13,6 +13,7 @@ import { accountStateQuery } from '../../src/shared/accounts';
 import { createWorker } from '../../src/worker';
 import { type BatchTarget, makeItems, startTestBatch } from '../helpers/batch';
 import { waitFor } from '../helpers/image-env';
+import { maybeRecordHistory } from '../helpers/histories';
 import { workflowBundle } from '../helpers/bundle';
 import { closeConnections, nativeConnection, testClient, uniqueQueue } from '../helpers/temporal';
 
@@ -90,6 +91,10 @@ describe('leases of an account', () => {
     expect(env.sim.stats().maxInFlight).toBe(2);
     expect(throttles(env)).toBe(0);
     expect(await accountState(env)).toMatchObject({ inFlight: 0, waiting: 0 });
+    // The lease's histories for the replay tests: the batch's last run (its lease carried), an image, the account.
+    await maybeRecordHistory(handle, 'batch-leased');
+    await maybeRecordHistory(env.client.workflow.getHandle(`batch-${id}/can-10`), 'image-leased');
+    await maybeRecordHistory(env.client.workflow.getHandle(env.accountId), 'account-leased');
   });
 
   it("a second batch takes slots back to its share: the first one's in flight drops to 2 of 4, no throttle", async () => {
