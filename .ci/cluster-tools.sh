@@ -10,8 +10,7 @@ versitygw_version=1.8.0
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
-# The tier runs its own PostgreSQL from a temporary folder; Debian's main cluster is not needed.
-pg_ctlcluster "$(ls /usr/lib/postgresql | sort -n | tail -1)" main stop >/dev/null 2>&1 || true
+# The tier runs its own PostgreSQL from a temporary folder on a free port: Debian's main cluster is not used.
 
 server="$cache/server-$server_version"
 if [[ ! -x "$server/server" || ! -x "$server/sql" ]]; then
