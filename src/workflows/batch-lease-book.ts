@@ -21,6 +21,8 @@ export class BatchLeaseBook {
   private readonly asked = new Set<string>();
   /** Images about to start on each account (reserve() to the end of the burst): they count in the want. */
   private readonly reserved = new Map<string, number>();
+  /** The batch has given everything back (returnAll): a late grant goes back at once. */
+  private ended = false;
 
   /**
    * `leases`: the batch's state (carried across continue-as-new), by account workflow id; `childOf`: the child that
@@ -168,7 +170,7 @@ export class BatchLeaseBook {
       l.holders[itemId] = childId;
       give.push([itemId, childId]);
     }
-    if (l.cap !== undefined && !this.mayStartMore()) this.giveBack(id, l, this.free(l));
+    if ((l.cap !== undefined || this.ended) && !this.mayStartMore()) this.giveBack(id, l, this.free(l));
     return { give, message: this.message(id, l) };
   }
 
@@ -215,8 +217,10 @@ export class BatchLeaseBook {
     return { want: l.told, held: l.held, ...(successes && { successes }) };
   }
 
-  /** The batch has ended: every slot goes back. */
+  /** The batch has ended: every slot goes back, and one granted after that goes back as it comes. */
   returnAll(): [string, NonNullable<LeaseMoves['message']>][] {
+    this.ended = true;
+    this.reserved.clear();
     return Object.entries(this.leases).map(([id, l]) => {
       const u = this.unsent.get(id);
       this.unsent.delete(id);

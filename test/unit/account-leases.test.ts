@@ -186,11 +186,14 @@ describe('BatchLeaseBook', () => {
   });
 
   it('gives every slot back at the end', () => {
-    const { b, join, id } = book();
+    const { b, join, id } = book(false);
     b.reserve(ACCOUNT, 2);
     b.notice({ account: id, granted: 2 });
     join('1');
     b.leave('1');
     expect(b.returnAll()).toEqual([[id, { want: 0, held: 0, returned: 2, throttled: 0 }]]);
+    // A grant on its way meanwhile goes back as it comes.
+    b.notice({ account: id, granted: 1 });
+    expect(b.moves(id).message).toEqual({ want: 0, held: 0, returned: 1, throttled: 0 });
   });
 });
