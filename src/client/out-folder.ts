@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isBucketLocation } from '../storage/batch-store';
-import { checkBucket } from '../storage/check-bucket';
 import { batchLocation } from '../storage/s3-location';
 import { UsageError } from './exit-codes';
 
@@ -17,7 +16,8 @@ export function batchLocationOf(out: string, batchId: string): string {
  * `start`'s workers elsewhere need their own, which this cannot see. A folder: checkBatchFolder.
  */
 export async function checkOutput(location: string): Promise<void> {
-  if (isBucketLocation(location)) await checkBucket(location);
+  // Loaded here, not at startup: it loads the AWS SDK, which a local batch never needs.
+  if (isBucketLocation(location)) await (await import('../storage/check-bucket.js')).checkBucket(location);
   else checkBatchFolder(location);
 }
 

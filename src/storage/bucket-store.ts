@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { BatchStore, StoredFile } from './batch-store';
 import { s3ClientFor } from './s3-client';
-import { parseS3Location } from './s3-location';
+import { parseBatchLocation } from './s3-location';
 
 /** A bucket's store: a BatchStore, plus the sha256 recorded with a file (for `pull`). */
 export interface BucketStore extends BatchStore {
@@ -46,8 +46,7 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 
 /** The store of a batch at `s3://bucket/prefix/<batchId>`, with this process's credentials and endpoint. */
 export function openBucketStore(location: string, env: NodeJS.ProcessEnv = process.env): BucketStore {
-  const { bucket, prefix } = parseS3Location(location, 'batch location');
-  if (!prefix) throw new Error(`a batch's location names its folder under the bucket: ${location}`);
+  const { bucket, prefix } = parseBatchLocation(location);
   const client: S3Client = s3ClientFor(env);
   const key = (name: string) => `${prefix}/${checkedName(name)}`;
   const base = `${prefix}/`;

@@ -44,3 +44,10 @@ export function batchLocation(out: string, batchId: string, flag = '--out'): str
   const { bucket, prefix } = parseS3Location(out, flag);
   return `s3://${bucket}/${prefix ? `${prefix}/` : ''}${batchId}`;
 }
+
+/** A batch's own location (`s3://BUCKET/PREFIX/<batchId>`), parsed: it always names a folder under the bucket. */
+export function parseBatchLocation(location: string): S3Location & { location: string } {
+  const { bucket, prefix } = parseS3Location(location, 'batch location');
+  if (!prefix) throw new Error(`a batch's location names its folder under the bucket: ${location}`);
+  return { bucket, prefix, location: `s3://${bucket}/${prefix}` };
+}

@@ -3,8 +3,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isBucketLocation } from '../../storage/batch-store';
-import { bucketCliError } from '../../storage/check-bucket';
-import { pullBatch } from '../../storage/pull-batch';
 import { batchLocation } from '../../storage/s3-location';
 import { SAFE_NAME } from '../../shared/item-schema';
 import { batchInputOf, findBatch } from '../batch-lookup';
@@ -31,6 +29,9 @@ export async function pullCommand(batchId: string, flags: PullFlags): Promise<nu
   }
   // A retry batch writes into the folder of the batch it retries: the local folder is named as the bucket's is.
   const folder = path.join(flags.out, location.slice(location.lastIndexOf('/') + 1));
+  // Loaded only now: they load the AWS SDK, which no other command of a local batch needs.
+  const { bucketCliError } = await import('../../storage/check-bucket.js');
+  const { pullBatch } = await import('../../storage/pull-batch.js');
   let pulled;
   try {
     pulled = await pullBatch(location, folder, process.env);

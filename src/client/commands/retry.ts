@@ -5,7 +5,6 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { readItems } from '../../output/items-copy';
 import { readStoredManifest } from '../../output/manifest';
 import { isBucketLocation } from '../../storage/batch-store';
-import { checkBucket } from '../../storage/check-bucket';
 import type { BatchInput } from '../../shared/batch-types';
 import { retryUpdate } from '../../shared/messages';
 import { batchInputOf, findBatch, type FoundBatch } from '../batch-lookup';
@@ -47,7 +46,7 @@ async function retryFinished(
 ) {
   const old = await batchInputOf(session.client, batch.handle);
   // A bucket's batch is worked here too: its bucket must be one this process can use (exit 2 or 3 naming it).
-  if (isBucketLocation(old.outDir)) await checkBucket(old.outDir);
+  if (isBucketLocation(old.outDir)) await (await import('../../storage/check-bucket.js')).checkBucket(old.outDir);
   const manifest = await readStoredManifest(old.outDir);
   if (!manifest) throw new UsageError(`batch ${batch.batchId} has no manifest in ${old.outDir}`);
   const failed = new Set(manifest.items.filter((e) => e.status !== 'succeeded').map((e) => e.id));
