@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorType } from '../shared/errors';
 import { isBucketLocation } from '../storage/batch-store';
-import { bucketFailure } from '../storage/bucket-errors';
+import { type BucketFailure, bucketFailure } from '../storage/bucket-errors';
 
 const REASONS: Record<string, string> = {
   ENOSPC: 'no space left on device',
@@ -38,6 +38,16 @@ export function localStorageReason(err: unknown): string | undefined {
 const bucketOf = (location: string) => location.slice('s3://'.length).split('/')[0];
 
 /**
+ * A bucket's failure bucketFailure has no words for (an answer the SDK cannot parse, a redirect): still the bucket's.
+ * Retried only where a retry cannot pay again (`retryBucket`), as a busy server is: an unworded error left as it is
+ * would be retried by every activity, a synchronous provider's included, which would pay for the image again.
+ */
+function unforeseen(err: unknown): BucketFailure {
+  const name = (err as Error | undefined)?.name || 'Error';
+  return { reason: `the request failed (${name})`, retryable: true, unreachable: false };
+}
+
+/**
  * Runs a write in the output folder `dir` (or the bucket it names); a failure of the folder or bucket becomes a
  * LocalStorage failure that says so. `retry`: the activity's retry policy tries again (the batch's own files: it
  * waits until there is room), unless something is in the way (IN_THE_WAY); else non-retryable (an item: the workflow
@@ -53,7 +63,8 @@ export async function writingIn<T>(
   try {
     return await fn();
   } catch (err) {
-    const bucket = isBucketLocation(dir) ? bucketFailure(err) : undefined;
+    if (err instanceof ApplicationFailure) throw err; // already worded (a bad image)
+    const bucket = isBucketLocation(dir) ? (bucketFailure(err) ?? unforeseen(err)) : undefined;
     if (bucket) {
       throw ApplicationFailure.create({
         type: ErrorType.LocalStorage,

@@ -64,6 +64,14 @@ const TLS = new Set([
   'EPROTO',
 ]);
 
+/** An object whose bytes do not match the sha256 stored with it (changed by hand, or cut short): a person must look. */
+export class ChangedObject extends Error {
+  name = 'ChangedObject';
+  constructor(readonly url: string) {
+    super(`${url} does not match the sha256 stored with it: it was changed or cut short`);
+  }
+}
+
 interface SdkError {
   name?: string;
   code?: string;
@@ -85,6 +93,8 @@ export function bucketFailure(err: unknown): BucketFailure | undefined {
 }
 
 function words(e: SdkError): BucketFailure | undefined {
+  // Our own words, naming the object: no server's text in them.
+  if (e instanceof ChangedObject) return { reason: e.message, retryable: false, unreachable: false };
   const status = e.$metadata?.httpStatusCode;
   const name = e.name ?? '';
   const code = e.code ?? '';

@@ -11,6 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { BatchStore, StoredFile } from './batch-store';
+import { ChangedObject } from './bucket-errors';
 import { s3ClientFor } from './s3-client';
 import { parseBatchLocation } from './s3-location';
 
@@ -69,7 +70,7 @@ export function openBucketStore(location: string, env: NodeJS.ProcessEnv = proce
       const data = Buffer.from(await res.Body!.transformToByteArray());
       const stored = res.Metadata?.sha256;
       if (stored && stored !== sha256(data)) {
-        throw new Error(`${where(name)} does not match the sha256 stored with it: it was changed or cut short`);
+        throw new ChangedObject(where(name));
       }
       return data;
     } catch (err) {
