@@ -143,7 +143,8 @@ function described(file: string, data: Buffer, mime: string): StoredImage {
 
 /** An output that already exists (and is a whole image): the seeds' idempotency. */
 export async function findExistingImage(t: OutputTarget): Promise<StoredImage | undefined> {
-  for (const name of candidates(t)) {
+  // Asked once for every name the image may have (a bucket: one list, not a GET per extension), then read.
+  for (const name of await openStore(t.outDir).present(candidates(t))) {
     const data = await readWhole(t.outDir, name);
     const kind = data && sniffImage(data.subarray(0, 16));
     if (data && kind && isComplete(kind.mime, data.subarray(-16)))

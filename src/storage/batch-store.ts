@@ -32,12 +32,26 @@ export interface BatchStore {
   appendLines(name: string, lines: string[], part: string): Promise<void>;
   /** Every line of a log written by appendLines, in the order written (a bucket's parts in name order). */
   readLines(name: string): Promise<string[]>;
-  /** The names of the files under `prefix` (relative to the batch, `/`-separated), for `pull`. */
-  list(prefix?: string): Promise<string[]>;
+  /**
+   * The names of the files under `folder` (relative to the batch, `/`-separated; a trailing `/` or none), by name:
+   * `.imagebatch/tasks` is a folder, not a prefix of `.imagebatch/tasks-old/`.
+   */
+  list(folder?: string): Promise<string[]>;
+  /**
+   * Which of `names` are files of the batch, in the order given: one request for a bucket (a list of the names'
+   * common prefix, where reading each would be a GET per name), since an image's names differ only by extension.
+   */
+  present(names: string[]): Promise<string[]>;
   /** Removes the files under `prefix` (the submit journal once every item has reported); absent files are fine. */
   remove(prefix: string): Promise<void>;
   /** Where a file is, for people: a local path, or its `s3://` URL. */
   where(name: string): string;
+}
+
+/** Whether `name` is `folder` itself or a file under it (`folder` with a trailing `/` or none; '' is the batch). */
+export function isUnder(name: string, folder: string): boolean {
+  const f = folder.replace(/\/+$/, '');
+  return !f || name === f || name.startsWith(`${f}/`);
 }
 
 /** A location is a bucket's when it is an `s3://` URL. */

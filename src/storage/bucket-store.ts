@@ -10,7 +10,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { BatchStore, StoredFile } from './batch-store';
+import { type BatchStore, isUnder, type StoredFile } from './batch-store';
 import { ChangedObject } from './bucket-errors';
 import { s3ClientFor } from './s3-client';
 import { parseBatchLocation } from './s3-location';
@@ -52,16 +52,17 @@ export function openBucketStore(location: string, env: NodeJS.ProcessEnv = proce
   const key = (name: string) => `${prefix}/${checkedName(name)}`;
   const base = `${prefix}/`;
 
-  async function* keysUnder(sub: string): AsyncGenerator<string> {
-    // A prefix names a folder: `.imagebatch/tasks` is not also `.imagebatch/tasks-old`.
-    const folder = sub.replace(/\/+$/, '');
-    const Prefix = folder ? `${base}${checkedName(folder)}` : base;
-    for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix })) {
-      for (const o of page.Contents ?? []) {
-        const name = o.Key!.slice(base.length);
-        if (!folder || name === folder || name.startsWith(`${folder}/`)) yield o.Key!;
-      }
+  /** The names of the batch's objects whose name starts with `start` (a plain string match, as S3 lists). */
+  async function* namesStarting(start: string): AsyncGenerator<string> {
+    for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: `${base}${start}` })) {
+      for (const o of page.Contents ?? []) yield o.Key!.slice(base.length);
     }
+  }
+
+  /** The names under a folder: `.imagebatch/tasks` is not also `.imagebatch/tasks-old`. */
+  async function* namesUnder(folder: string): AsyncGenerator<string> {
+    const f = folder.replace(/\/+$/, '');
+    for await (const name of namesStarting(f ? checkedName(f) : '')) if (isUnder(name, f)) yield name;
   }
 
   async function read(name: string): Promise<Buffer | undefined> {
@@ -115,7 +116,7 @@ export function openBucketStore(location: string, env: NodeJS.ProcessEnv = proce
 
     async readLines(name) {
       const parts: string[] = [];
-      for await (const k of keysUnder(`${name}.d`)) parts.push(k.slice(base.length));
+      for await (const p of namesUnder(`${name}.d`)) parts.push(p);
       // Listings are in key order already; sorting says so, whatever a clone returns.
       parts.sort(byName);
       const texts: string[] = [];
@@ -129,13 +130,21 @@ export function openBucketStore(location: string, env: NodeJS.ProcessEnv = proce
 
     async list(sub = '') {
       const names: string[] = [];
-      for await (const k of keysUnder(sub)) names.push(k.slice(base.length));
+      for await (const n of namesUnder(sub)) names.push(n);
       return names.sort(byName);
+    },
+
+    async present(names) {
+      if (!names.length) return [];
+      names.forEach(checkedName);
+      const found = new Set<string>();
+      for await (const n of namesStarting(commonStart(names))) found.add(n);
+      return names.filter((n) => found.has(n));
     },
 
     async remove(sub) {
       const keys: string[] = [];
-      for await (const k of keysUnder(sub)) keys.push(k);
+      for await (const n of namesUnder(sub)) keys.push(`${base}${n}`);
       for (let i = 0; i < keys.length; i += DELETE_BATCH) {
         const Objects = keys.slice(i, i + DELETE_BATCH).map((Key) => ({ Key }));
         const res = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects, Quiet: true } }));
@@ -159,6 +168,13 @@ export function openBucketStore(location: string, env: NodeJS.ProcessEnv = proce
       }
     },
   };
+}
+
+/** The longest start all of `names` share (`cat.` of `cat.png` and `cat.jpg`). */
+function commonStart(names: string[]): string {
+  let start = names[0];
+  for (const n of names) while (!n.startsWith(start)) start = start.slice(0, -1);
+  return start;
 }
 
 /** A name relative to the batch: `/`-separated, no empty, `.` or `..` part (it could leave the batch's prefix). */

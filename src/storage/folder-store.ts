@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { appendToFile, makeFolder, ownFolder, replaceFile, replaceFiles } from '../output/safe-write';
-import type { BatchStore, StoredFile } from './batch-store';
+import { type BatchStore, isUnder, type StoredFile } from './batch-store';
 
 /** A file that is not there (or whose folder is not). */
 const ABSENT = new Set(['ENOENT', 'ENOTDIR']);
@@ -64,7 +64,7 @@ export class FolderStore implements BatchStore {
       : [];
   }
 
-  async list(prefix = ''): Promise<string[]> {
+  async list(folder = ''): Promise<string[]> {
     const entries = await fs.promises.readdir(this.location, { recursive: true, withFileTypes: true }).catch((err) => {
       if (ABSENT.has((err as NodeJS.ErrnoException).code ?? '')) return [];
       throw err;
@@ -72,8 +72,21 @@ export class FolderStore implements BatchStore {
     return entries
       .filter((e) => e.isFile() && !e.name.endsWith('.tmp'))
       .map((e) => path.relative(this.location, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
-      .filter((name) => name.startsWith(prefix))
+      .filter((name) => isUnder(name, folder))
       .sort();
+  }
+
+  /** A name that cannot be looked at counts as absent: the write that follows says why. */
+  async present(names: string[]): Promise<string[]> {
+    const found = await Promise.all(
+      names.map((n) =>
+        fs.promises.stat(this.where(n)).then(
+          (s) => s.isFile(),
+          () => false,
+        ),
+      ),
+    );
+    return names.filter((_, i) => found[i]);
   }
 
   /** `prefix` is a file or a folder (`.imagebatch/tasks/`) of the batch. */

@@ -19,7 +19,8 @@ export function openStore(location: string, env: NodeJS.ProcessEnv = process.env
     write: async (files) => (await store()).write(files),
     appendLines: async (name, lines, part) => (await store()).appendLines(name, lines, part),
     readLines: async (name) => (await store()).readLines(name),
-    list: async (prefix) => (await store()).list(prefix),
+    list: async (folder) => (await store()).list(folder),
+    present: async (names) => (await store()).present(names),
     remove: async (prefix) => (await store()).remove(prefix),
   };
 }

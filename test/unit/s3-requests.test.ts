@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { findExistingImage } from '../../src/output/image-file';
 import { openBucketStore } from '../../src/storage/bucket-store';
 
 interface Seen {
@@ -68,4 +69,14 @@ it('sends Content-MD5, and no CRC checksum header, with DeleteObjects', async ()
   expect(del.body.toString()).toContain('<Key>runs/b1/.imagebatch/tasks/x.json</Key>');
   expect(del.headers['content-md5']).toBe(createHash('md5').update(del.body).digest('base64'));
   expect(Object.keys(del.headers).filter((h) => /^x-amz-(sdk-)?checksum-/.test(h))).toEqual([]);
+});
+
+it("looks for an item's existing image with one list of its stem, not a GET per extension", async () => {
+  // An activity opens the store with its process's environment.
+  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v!);
+  seen.length = 0;
+  expect(await findExistingImage({ outDir: 's3://bkt/runs/b1', itemId: 'cat' })).toBeUndefined();
+  expect(seen.map((s) => s.method)).toEqual(['GET']);
+  expect(new URL(seen[0].url, 'http://x').searchParams.get('prefix')).toBe('runs/b1/cat.');
+  vi.unstubAllEnvs();
 });
