@@ -55,7 +55,8 @@ async function runImagebatch(
     // Asked while the worker still runs: a query needs one.
     const state = await client.workflow.getHandle(account.workflowId).query(accountStateQuery);
     // The batches open their account themselves: if they found another one, this one's numbers would say nothing.
-    if (state.granted < c.batches * c.images) throw new Error(`the batches did not use ${account.workflowId}`);
+    // (Batches lease slots since 0.2.1: the account grants a few leases, not a slot per image.)
+    if (state.granted < c.limit) throw new Error(`the batches did not use ${account.workflowId}`);
     return { seconds: s, startedAt, doneAt, batches, account, state };
   } finally {
     await worker.stop();
