@@ -6,7 +6,7 @@ import { withSource } from '../output/image-metadata';
 import { findExistingImage } from '../output/image-file';
 import { makeFolder } from '../output/safe-write';
 import type { ProviderClients } from '../providers';
-import { type BatchJob, JOB_KEY, OpenaiBatchClient, refusedForQueue } from '../providers/openai/batch-client';
+import { type BatchJob, JOB_KEY, OpenaiBatchClient } from '../providers/openai/batch-client';
 import { batchFileText } from '../providers/openai/batch-lines';
 import { OpenaiClient } from '../providers/openai/client';
 import { authFailed, invalidRequest } from '../providers/types';
@@ -18,7 +18,7 @@ import type {
   PrepareJobInput,
   PrepareJobOutput,
 } from '../shared/batch-api';
-import { BATCH_FILE_BYTES, BATCH_FILE_LINES } from '../shared/batch-api';
+import { BATCH_FILE_BYTES, BATCH_FILE_LINES, refusedForQueue } from '../shared/batch-api';
 import { toFailure } from './failures';
 import { withHeartbeats } from './heartbeats';
 import { saveImage } from './image-save';

@@ -110,6 +110,11 @@ export interface JobView {
   errors: { code: string; message: string }[];
 }
 
+/** A job refused for the account's enqueued limit (at create, or in validation): nothing ran, nothing is billed. */
+export function refusedForQueue(job: Pick<JobView, 'status' | 'errors'>): boolean {
+  return job.status === 'failed' && job.errors.some((e) => e.code === 'token_limit_exceeded');
+}
+
 export interface CollectJobInput {
   outDir: string;
   fileIds: string[];

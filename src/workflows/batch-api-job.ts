@@ -9,6 +9,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   ParentClosePolicy,
+  patched,
   sleep,
   startChild,
   workflowInfo,
@@ -25,6 +26,7 @@ import {
   type JobView,
   type LineOutcome,
   type PrepareJobOutput,
+  refusedForQueue,
 } from '../shared/batch-api';
 import { ErrorType } from '../shared/errors';
 import type { ImageResult } from '../shared/types';
@@ -35,6 +37,8 @@ import { imageWorkflow } from './image';
 const ENDED = new Set(['completed', 'failed', 'expired', 'cancelled']);
 /** Results go to the batch in groups of this many: one signal each, never one per image. */
 const REPORT_GROUP = 200;
+/** Patch: a job refused in validation (not at its create) is made again instead of failing its lines. */
+const REFUSED_IN_VALIDATION = 'batch-api-refused-in-validation';
 
 export async function batchApiJobWorkflow(input: BatchApiJobInput): Promise<void> {
   const workflowId = workflowInfo().workflowId;
@@ -122,6 +126,14 @@ export async function batchApiJobWorkflow(input: BatchApiJobInput): Promise<void
       // The batch was cancelled: the job is cancelled too, and what it finished is still collected.
       job = await CancellationScope.nonCancellable(() => cancelAndWait(input, job!, tell));
     }
+  }
+
+  if (job && !cancelled && refusedForQueue(job) && patched(REFUSED_IN_VALIDATION)) {
+    // OpenAI may refuse for the enqueued limit in validation, after the create answered: the same job again after a
+    // wait (same key and file: a refused job is never taken for the key), never failing the items.
+    await tell({ jobId: undefined, status: 'queued' });
+    await sleep(pollWait(input, 4));
+    await continueAsNew<typeof batchApiJobWorkflow>({ ...input, lines });
   }
 
   const outcomes: LineOutcome[] = [];

@@ -125,6 +125,17 @@ describe('--batch-api', () => {
     expect(Object.values(jobs.linesByPrompt)).toEqual([1, 1, 1, 1]);
   });
 
+  it('a job refused for the enqueued limit in validation (after the create answered) waits its turn too', async () => {
+    env.sim.setKnobs({ openaiBatch: { ...QUIET, jobMs: 1000, queueLimit: 2, queueRefusedInValidation: true } });
+    const items = makeItems(4, 'validated');
+    const { handle } = await start(batchId('queue-v'), items, settings({ maxLines: 2 }));
+    expect(await handle.result()).toMatchObject({ succeeded: 4, failed: 0 });
+    const jobs = await jobsOf(env.sim);
+    expect(jobs.refusedCreates).toBeGreaterThan(0);
+    expect(jobs.jobs.filter((j) => j.status === 'completed').map((j) => j.lines)).toEqual([2, 2]);
+    expect(Object.values(jobs.linesByPrompt)).toEqual([1, 1, 1, 1]);
+  });
+
   it('cancel mid-job: the job is cancelled at OpenAI and its items end cancelled; status shows the job', async () => {
     env.sim.setKnobs({ openaiBatch: { ...QUIET, jobMs: 600_000, validatingShare: 0 } });
     const { handle, outDir } = await start(batchId('cancel'), makeItems(3, 'moor'), settings());

@@ -2,7 +2,8 @@
 // job created, found again by its key, polled, cancelled, and its result files read line by line and classified.
 import { describe, expect, it, beforeEach } from 'vitest';
 import { PNG } from 'pngjs';
-import { type BatchJob, JOB_KEY, OpenaiBatchClient, refusedForQueue } from '../../src/providers/openai/batch-client';
+import { type BatchJob, JOB_KEY, OpenaiBatchClient } from '../../src/providers/openai/batch-client';
+import { refusedForQueue } from '../../src/shared/batch-api';
 import { batchFileText, type BatchLine } from '../../src/providers/openai/batch-lines';
 import type { BatchLineResult } from '../../src/providers/openai/batch-results';
 import { useSimulator } from './simulator-fixture';

@@ -10,6 +10,7 @@ import { openaiHttpError } from './errors';
 import { OPENAI_DEFAULT_BASE_URL, type OpenaiOptions } from './client';
 import { BATCH_ENDPOINT } from './batch-lines';
 import { type BatchLineResult, parseResultLine } from './batch-results';
+import { refusedForQueue } from '../../shared/batch-api';
 
 /** The metadata key a job carries so a retried create finds it instead of making a second one. */
 export const JOB_KEY = 'imagebatch_key';
@@ -71,11 +72,6 @@ function jobOf(w: JobWire): BatchJob {
       ...(typeof e.line === 'number' ? { line: e.line } : {}),
     })),
   };
-}
-
-/** A job refused for the account's enqueued limit: wait and create again; nothing ran, nothing is billed. */
-export function refusedForQueue(job: BatchJob): boolean {
-  return job.status === 'failed' && job.errors.some((e) => e.code === 'token_limit_exceeded');
 }
 
 export class OpenaiBatchClient {

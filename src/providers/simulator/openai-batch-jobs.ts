@@ -201,7 +201,7 @@ export class BatchJobs {
   }
 
   status(j: SimJob, now = Date.now()): JobStatus {
-    if (j.refused) return 'failed';
+    if (j.refused) return j.knobs.queueRefusedInValidation && now < this.span(j).start ? 'validating' : 'failed';
     const stopped = this.stoppedAt(j, now);
     if (stopped === undefined) return now < this.span(j).start ? 'validating' : 'in_progress';
     if (j.cancelRequestedAt !== undefined && stopped === j.cancelRequestedAt)

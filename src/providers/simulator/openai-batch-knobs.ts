@@ -15,6 +15,8 @@ export const OpenaiBatchKnobsSchema = z
     rateLimitFirst: z.number().int().nonnegative().default(0),
     /** Lines the open jobs may hold at once (OpenAI's enqueued limit); a create over it fails the job at once. 0: none. */
     queueLimit: z.number().int().nonnegative().default(0),
+    /** A create over queueLimit answers `validating` and fails in validation, as OpenAI's jobs do, not at once. */
+    queueRefusedInValidation: z.boolean().default(false),
     /** The answer to a create comes this long after the job was made: a test kills the worker in between. */
     createAnswerDelayMs: z.number().nonnegative().default(0),
     /** Output lines in a random order, as OpenAI says may happen. */
