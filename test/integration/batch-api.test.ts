@@ -113,28 +113,21 @@ describe('--batch-api', () => {
     expect(Object.values(jobs.linesByPrompt).sort()).toEqual([1, 1, 2, 2]);
   });
 
-  it("a create refused for the account's enqueued limit waits its turn: no item fails, each line is run once", async () => {
-    // Two lines may be enqueued at once: the second job is refused until the first has ended, then created.
-    env.sim.setKnobs({ openaiBatch: { ...QUIET, jobMs: 1000, queueLimit: 2 } });
-    const items = makeItems(4, 'queue');
-    const { handle } = await start(batchId('queue'), items, settings({ maxLines: 2 }));
-    expect(await handle.result()).toMatchObject({ succeeded: 4, failed: 0 });
-    const jobs = await jobsOf(env.sim);
-    expect(jobs.refusedCreates).toBeGreaterThan(0);
-    expect(jobs.jobs.filter((j) => j.status === 'completed').map((j) => j.lines)).toEqual([2, 2]);
-    expect(Object.values(jobs.linesByPrompt)).toEqual([1, 1, 1, 1]);
-  });
-
-  it('a job refused for the enqueued limit in validation (after the create answered) waits its turn too', async () => {
-    env.sim.setKnobs({ openaiBatch: { ...QUIET, jobMs: 1000, queueLimit: 2, queueRefusedInValidation: true } });
-    const items = makeItems(4, 'validated');
-    const { handle } = await start(batchId('queue-v'), items, settings({ maxLines: 2 }));
-    expect(await handle.result()).toMatchObject({ succeeded: 4, failed: 0 });
-    const jobs = await jobsOf(env.sim);
-    expect(jobs.refusedCreates).toBeGreaterThan(0);
-    expect(jobs.jobs.filter((j) => j.status === 'completed').map((j) => j.lines)).toEqual([2, 2]);
-    expect(Object.values(jobs.linesByPrompt)).toEqual([1, 1, 1, 1]);
-  });
+  // OpenAI's refusal may come with the create's answer or later, in validation: either way the job waits its turn.
+  it.each([false, true])(
+    "a create refused for the account's enqueued limit waits its turn: no item fails, each line is run once (refused in validation: %s)",
+    async (queueRefusedInValidation) => {
+      // Two lines may be enqueued at once: the second job is refused until the first has ended, then created.
+      env.sim.setKnobs({ openaiBatch: { ...QUIET, jobMs: 1000, queueLimit: 2, queueRefusedInValidation } });
+      const items = makeItems(4, 'queue');
+      const { handle } = await start(batchId('queue'), items, settings({ maxLines: 2 }));
+      expect(await handle.result()).toMatchObject({ succeeded: 4, failed: 0 });
+      const jobs = await jobsOf(env.sim);
+      expect(jobs.refusedCreates).toBeGreaterThan(0);
+      expect(jobs.jobs.filter((j) => j.status === 'completed').map((j) => j.lines)).toEqual([2, 2]);
+      expect(Object.values(jobs.linesByPrompt)).toEqual([1, 1, 1, 1]);
+    },
+  );
 
   it('cancel mid-job: the job is cancelled at OpenAI and its items end cancelled; status shows the job', async () => {
     env.sim.setKnobs({ openaiBatch: { ...QUIET, jobMs: 600_000, validatingShare: 0 } });

@@ -74,6 +74,15 @@ function jobOf(w: JobWire): BatchJob {
   };
 }
 
+/** An answer's body as JSON, or undefined when it is not (an error page, a cut body). */
+function parsedOrUndefined(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 export class OpenaiBatchClient {
   private readonly base: string;
 
@@ -117,12 +126,7 @@ export class OpenaiBatchClient {
       throw transient(`POST ${redact(url)}: ${(err as Error).message}`);
     }
     const raw = await res.body.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      json = undefined;
-    }
+    const json = parsedOrUndefined(raw);
     const err = openaiHttpError({ status: res.statusCode, headers: res.headers, json, text: raw });
     if (err) throw err;
     const f = json as { id: string; filename: string; created_at: number };
@@ -190,12 +194,7 @@ export class OpenaiBatchClient {
     }
     if (res.statusCode !== 200) {
       const raw = await res.body.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(raw);
-      } catch {
-        json = undefined;
-      }
+      const json = parsedOrUndefined(raw);
       throw openaiHttpError({ status: res.statusCode, headers: res.headers, json, text: raw }) ?? transient(raw);
     }
     const lines = createInterface({ input: res.body, crlfDelay: Infinity });
