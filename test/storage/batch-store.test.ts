@@ -1,11 +1,9 @@
 // The BatchStore contract, run against both implementations: a local folder and a bucket on a real S3 server
 // (versitygw, which checks every signature). Then what only a bucket has: its layout, sha256 metadata, paged lists,
 // and the preflight that refuses an unknown bucket, wrong credentials and an unreachable endpoint.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StorageUnreachable } from '../../src/client/exit-codes';
 import { UsageError } from '../../src/shared/usage-error';
 import type { BatchStore } from '../../src/storage/batch-store';
@@ -15,30 +13,16 @@ import { checkBucket } from '../../src/storage/check-bucket';
 import { FolderStore } from '../../src/storage/folder-store';
 import { openStore } from '../../src/storage/open-store';
 import { freePort } from '../../src/temporal/dev-server-process';
-import { type S3Server, startS3Server } from '../helpers/s3-server';
+import { sha256, useBucketServer } from './bucket-fixture';
 
 const BUCKET = 'batches';
-let server: S3Server;
-let tmp: string;
+const fx = useBucketServer(BUCKET);
 let n = 0;
 
-beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'imagebatch-store-'));
-  server = await startS3Server();
-  await server.createBucket(BUCKET);
-}, 20 * 60_000); // a fresh machine builds versitygw first
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
-
 const stores: Record<'folder' | 'bucket', () => BatchStore> = {
-  folder: () => new FolderStore(path.join(tmp, `b${++n}`)),
+  folder: () => new FolderStore(path.join(fx.tmp, `b${++n}`)),
   // Opened as the activities open it: openStore, whose bucket store loads the SDK on its first request.
-  bucket: () => openStore(`s3://${BUCKET}/runs/b${++n}`, server.env),
+  bucket: () => openStore(`s3://${BUCKET}/runs/b${++n}`, fx.server.env),
 };
 
 describe.each(['folder', 'bucket'] as const)('the %s store', (kind) => {
@@ -149,18 +133,18 @@ describe.each(['folder', 'bucket'] as const)('the %s store', (kind) => {
 
 describe('the bucket store', () => {
   it("keeps a batch's files under PREFIX/<batch>/ with the folder's relative names", async () => {
-    const store = openBucketStore(`s3://${BUCKET}/team/runs/layout1`, server.env);
+    const store = openBucketStore(`s3://${BUCKET}/team/runs/layout1`, fx.server.env);
     await store.write([{ name: 'sub/cat.png', data: 'png' }]);
     // versitygw's posix backend keeps an object as the file of its key under the bucket's folder.
-    expect(fs.readFileSync(path.join(server.root, BUCKET, 'team/runs/layout1/sub/cat.png'), 'utf8')).toBe('png');
+    expect(fs.readFileSync(path.join(fx.server.root, BUCKET, 'team/runs/layout1/sub/cat.png'), 'utf8')).toBe('png');
   });
 
   it('stores the sha256 with each file and refuses to read a file that no longer matches it', async () => {
-    const store = openBucketStore(`s3://${BUCKET}/runs/sums1`, server.env);
+    const store = openBucketStore(`s3://${BUCKET}/runs/sums1`, fx.server.env);
     await store.write([{ name: 'cat.png', data: 'the image' }]);
     expect(await store.storedSha256('cat.png')).toBe(sha256('the image'));
     expect(await store.storedSha256('dog.png')).toBeUndefined();
-    fs.writeFileSync(path.join(server.root, BUCKET, 'runs/sums1/cat.png'), 'the imagX');
+    fs.writeFileSync(path.join(fx.server.root, BUCKET, 'runs/sums1/cat.png'), 'the imagX');
     const err = await store.read('cat.png').catch((e: unknown) => e);
     // A bucket's failure the activities word as LocalStorage, naming the object.
     expect(bucketFailure(err)).toEqual({
@@ -171,7 +155,7 @@ describe('the bucket store', () => {
   });
 
   it('a retried append puts the same part again instead of a second copy', async () => {
-    const store = openBucketStore(`s3://${BUCKET}/runs/parts1`, server.env);
+    const store = openBucketStore(`s3://${BUCKET}/runs/parts1`, fx.server.env);
     await store.appendLines('.imagebatch/results.jsonl', ['{"a":1}'], '000000000000001-aa');
     await store.appendLines('.imagebatch/results.jsonl', ['{"a":1}'], '000000000000001-aa');
     expect(await store.readLines('.imagebatch/results.jsonl')).toEqual(['{"a":1}']);
@@ -179,9 +163,9 @@ describe('the bucket store', () => {
   });
 
   it('lists and removes past one page (1000 keys)', async () => {
-    const store = openBucketStore(`s3://${BUCKET}/runs/many1`, server.env);
+    const store = openBucketStore(`s3://${BUCKET}/runs/many1`, fx.server.env);
     // Made on the server's disk directly: 1,005 PUTs would only be slower.
-    const dir = path.join(server.root, BUCKET, 'runs/many1/.imagebatch/tasks');
+    const dir = path.join(fx.server.root, BUCKET, 'runs/many1/.imagebatch/tasks');
     fs.mkdirSync(dir, { recursive: true });
     for (let i = 0; i < 1005; i++) fs.writeFileSync(path.join(dir, `i${String(i).padStart(4, '0')}.json`), '{}');
     await store.write([{ name: 'keep.png', data: 'k' }]);
@@ -193,7 +177,7 @@ describe('the bucket store', () => {
   });
 
   it('a wrong secret fails every request with words saying so', async () => {
-    const store = openBucketStore(`s3://${BUCKET}/runs/denied1`, { ...server.env, AWS_SECRET_ACCESS_KEY: 'wrong' });
+    const store = openBucketStore(`s3://${BUCKET}/runs/denied1`, { ...fx.server.env, AWS_SECRET_ACCESS_KEY: 'wrong' });
     const err = await store.write([{ name: 'x.png', data: 'x' }]).catch((e: unknown) => e);
     expect(bucketFailure(err)).toEqual({
       reason: expect.stringContaining('wrong credentials'),
@@ -206,32 +190,35 @@ describe('the bucket store', () => {
 describe('checkBucket', () => {
   it('passes for a bucket this process may write, and leaves nothing behind', async () => {
     const location = `s3://${BUCKET}/runs/check1`;
-    await checkBucket(location, server.env);
-    expect(await openBucketStore(location, server.env).list()).toEqual([]);
+    await checkBucket(location, fx.server.env);
+    expect(await openBucketStore(location, fx.server.env).list()).toEqual([]);
   });
 
   it.each([
     ['a wrong secret', { AWS_SECRET_ACCESS_KEY: 'not-the-secret' }, /wrong credentials \(the secret key/],
     ['an unknown access key', { AWS_ACCESS_KEY_ID: 'nobody' }, /wrong credentials \(the access key id/],
   ])('refuses %s: exit 2, naming the bucket and the credentials', async (_what, change, words) => {
-    const err = await checkBucket(`s3://${BUCKET}/runs/check2`, { ...server.env, ...change }).catch((e: unknown) => e);
+    const err = await checkBucket(`s3://${BUCKET}/runs/check2`, { ...fx.server.env, ...change }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toContain(`bucket "${BUCKET}" at ${server.endpoint}`);
+    expect((err as Error).message).toContain(`bucket "${BUCKET}" at ${fx.server.endpoint}`);
     expect((err as Error).message).toMatch(words);
-    expect((err as Error).message).not.toContain(server.secretKey);
+    expect((err as Error).message).not.toContain(fx.server.secretKey);
   });
 
   it('refuses an unknown bucket: exit 2, naming it', async () => {
-    const err = await checkBucket('s3://no-such-bucket/runs/check3', server.env).catch((e: unknown) => e);
+    const err = await checkBucket('s3://no-such-bucket/runs/check3', fx.server.env).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
     expect((err as Error).message).toMatch(/bucket "no-such-bucket" at .*: the bucket does not exist/);
   });
 
   it('says an endpoint where nothing listens cannot be reached: exit 3', async () => {
     const endpoint = `http://127.0.0.1:${await freePort()}`;
-    const err = await checkBucket(`s3://${BUCKET}/runs/check4`, { ...server.env, AWS_ENDPOINT_URL_S3: endpoint }).catch(
-      (e: unknown) => e,
-    );
+    const err = await checkBucket(`s3://${BUCKET}/runs/check4`, {
+      ...fx.server.env,
+      AWS_ENDPOINT_URL_S3: endpoint,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StorageUnreachable);
     expect((err as Error).message).toContain(`bucket "${BUCKET}" at ${endpoint}: the endpoint cannot be reached`);
   });

@@ -1,38 +1,23 @@
 // `imagebatch pull BATCH --from s3://… --out DIR` against a real S3 server (versitygw): a batch's files, written
 // through the bucket store as workers write them, land in DIR/<batch>/ with the same names and bytes; a second pull
 // downloads only what changed; bad storage is exit 2 or 3. (A whole batch run into a bucket is the cluster tier's.)
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openBucketStore } from '../../src/storage/bucket-store';
 import { freePort } from '../../src/temporal/dev-server-process';
 import { cliEnv, runCli } from '../helpers/cli';
-import { type S3Server, startS3Server } from '../helpers/s3-server';
+import { sha256, useBucketServer } from './bucket-fixture';
 
 const BUCKET = 'pulls';
-let server: S3Server;
-let tmp: string;
-
-beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'imagebatch-pull-'));
-  server = await startS3Server();
-  await server.createBucket(BUCKET);
-}, 20 * 60_000); // a fresh machine builds versitygw first
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
-const pull = (args: string[], env: NodeJS.ProcessEnv = server.env) => runCli(['pull', ...args], { env: cliEnv(env) });
+const fx = useBucketServer(BUCKET);
+const pull = (args: string[], env: NodeJS.ProcessEnv = fx.server.env) =>
+  runCli(['pull', ...args], { env: cliEnv(env) });
 
 /** A small finished batch as workers leave it in the bucket: images, a sidecar, results parts, manifest, gallery. */
 async function writeBatch(batchId: string) {
-  const store = openBucketStore(`s3://${BUCKET}/team/${batchId}`, server.env);
+  const store = openBucketStore(`s3://${BUCKET}/team/${batchId}`, fx.server.env);
   const cat = Buffer.from('cat image bytes');
   const dog = Buffer.from('dog image bytes');
   await store.write([
@@ -71,7 +56,7 @@ function filesIn(dir: string): Record<string, string> {
 describe('imagebatch pull', () => {
   it('mirrors the batch into DIR/<batch>/, then downloads only what differs', async () => {
     const store = await writeBatch('p1');
-    const out = path.join(tmp, 'out1');
+    const out = path.join(fx.tmp, 'out1');
     const first = await pull(['p1', '--from', `s3://${BUCKET}/team`, '--out', out]);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
@@ -96,17 +81,17 @@ describe('imagebatch pull', () => {
   });
 
   it('leaves alone a key that names no file inside the batch (a console folder marker)', async () => {
-    const store = openBucketStore(`s3://${BUCKET}/team/p5`, server.env);
+    const store = openBucketStore(`s3://${BUCKET}/team/p5`, fx.server.env);
     await store.write([{ name: 'cat.png', data: 'cat' }]);
     const client = new S3Client({
-      endpoint: server.endpoint,
+      endpoint: fx.server.endpoint,
       region: 'us-east-1',
       forcePathStyle: true,
-      credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
+      credentials: { accessKeyId: fx.server.accessKey, secretAccessKey: fx.server.secretKey },
     });
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'team/p5/drafts/', Body: Buffer.alloc(0) }));
     client.destroy();
-    const out = path.join(tmp, 'out5');
+    const out = path.join(fx.tmp, 'out5');
     const r = await pull(['p5', '--from', `s3://${BUCKET}/team`, '--out', out]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('skipped drafts/: not a file name inside the batch');
@@ -115,23 +100,23 @@ describe('imagebatch pull', () => {
   });
 
   it('says there is nothing to pull when the bucket has no files of the batch: exit 1', async () => {
-    const r = await pull(['never-ran', '--from', `s3://${BUCKET}/team`, '--out', path.join(tmp, 'out2')]);
+    const r = await pull(['never-ran', '--from', `s3://${BUCKET}/team`, '--out', path.join(fx.tmp, 'out2')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`batch never-ran has no files at s3://${BUCKET}/team/never-ran yet: nothing to pull`);
-    expect(fs.existsSync(path.join(tmp, 'out2', 'never-ran'))).toBe(false);
+    expect(fs.existsSync(path.join(fx.tmp, 'out2', 'never-ran'))).toBe(false);
   });
 
   it('refuses a wrong secret (exit 2) and an endpoint where nothing listens (exit 3), naming the bucket', async () => {
     await writeBatch('p3');
-    const denied = await pull(['p3', '--from', `s3://${BUCKET}/team`, '--out', path.join(tmp, 'out3')], {
-      ...server.env,
+    const denied = await pull(['p3', '--from', `s3://${BUCKET}/team`, '--out', path.join(fx.tmp, 'out3')], {
+      ...fx.server.env,
       AWS_SECRET_ACCESS_KEY: 'wrong',
     });
     expect(denied.code).toBe(2);
-    expect(denied.stderr).toContain(`bucket "${BUCKET}" at ${server.endpoint}: wrong credentials`);
+    expect(denied.stderr).toContain(`bucket "${BUCKET}" at ${fx.server.endpoint}: wrong credentials`);
     const endpoint = `http://127.0.0.1:${await freePort()}`;
-    const down = await pull(['p3', '--from', `s3://${BUCKET}/team`, '--out', path.join(tmp, 'out3')], {
-      ...server.env,
+    const down = await pull(['p3', '--from', `s3://${BUCKET}/team`, '--out', path.join(fx.tmp, 'out3')], {
+      ...fx.server.env,
       AWS_ENDPOINT_URL_S3: endpoint,
     });
     expect(down.code).toBe(3);
@@ -139,7 +124,7 @@ describe('imagebatch pull', () => {
   });
 
   it('refuses a --from that is not an s3:// URL or names no bucket: exit 2', async () => {
-    const r = await pull(['p1', '--from', path.join(tmp, 'elsewhere')]);
+    const r = await pull(['p1', '--from', path.join(fx.tmp, 'elsewhere')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('not an s3:// URL');
     const bad = await pull(['p1', '--from', 's3://Bad_Bucket/x']);
