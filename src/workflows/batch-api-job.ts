@@ -5,6 +5,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  condition,
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
@@ -39,6 +40,8 @@ const ENDED = new Set(['completed', 'failed', 'expired', 'cancelled']);
 const REPORT_GROUP = 200;
 /** Patch: a job refused in validation (not at its create) is made again instead of failing its lines. */
 const REFUSED_IN_VALIDATION = 'batch-api-refused-in-validation';
+/** Patch: a cancel while the job waits for the enqueued limit ends the wait; no job is made after it. */
+const CANCEL_WHILE_QUEUED = 'batch-api-cancel-while-queued';
 
 export async function batchApiJobWorkflow(input: BatchApiJobInput): Promise<void> {
   const workflowId = workflowInfo().workflowId;
@@ -74,6 +77,7 @@ export async function batchApiJobWorkflow(input: BatchApiJobInput): Promise<void
   let cancelled = false;
   let job: JobView | undefined;
   let prepared: PrepareJobOutput = { existing: {} };
+  const root = CancellationScope.current();
   // Prepare and create are not cut short by a cancel: a create whose answer was lost would leave a job running.
   const made = await CancellationScope.nonCancellable(async () => {
     try {
@@ -99,7 +103,10 @@ export async function batchApiJobWorkflow(input: BatchApiJobInput): Promise<void
         if ('job' in answer) return answer.job;
         // The account's enqueued limit is full: this job waits its turn in its own lane; it never fails the items.
         await tell({ status: 'queued' });
-        await sleep(Math.min(pollWait(input, n), DEFAULT_MAX_POLL_MS));
+        const wait = Math.min(pollWait(input, n), DEFAULT_MAX_POLL_MS);
+        // A cancel while the job waits its turn: no job is made for lines nobody wants any more.
+        if (!patched(CANCEL_WHILE_QUEUED)) await sleep(wait);
+        else if (await condition(() => root.consideredCancelled, wait)) return { notCreated: true } as const;
       }
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -108,6 +115,11 @@ export async function batchApiJobWorkflow(input: BatchApiJobInput): Promise<void
   });
   if (typeof made === 'string') {
     await report(lines.map((l) => failed(l, input.model, `the batch job could not be created: ${made}`)));
+    return;
+  }
+  if (made && 'notCreated' in made) {
+    const why = 'cancelled before its batch job was created';
+    await CancellationScope.nonCancellable(() => report(lines.map((l) => cancelledLine(l, input.model, why))));
     return;
   }
   job = made;
@@ -253,6 +265,11 @@ function failed(l: JobLine, model: string, error: string, errorType: string = Er
     error,
     batchApi: true,
   };
+}
+
+function cancelledLine(l: JobLine, model: string, error: string): ImageResult {
+  const { errorType: _e, ...rest } = failed(l, model, error);
+  return { ...rest, status: 'cancelled' };
 }
 
 function partition<T>(xs: T[], p: (x: T) => boolean): [T[], T[]] {

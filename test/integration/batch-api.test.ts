@@ -25,7 +25,7 @@ interface Jobs {
   creates: number;
   refusedCreates: number;
   linesByPrompt: Record<string, number>;
-  jobs: { id: string; status: string; lines: number }[];
+  jobs: { id: string; status: string; lines: number; refused?: string }[];
 }
 const jobsOf = async (sim: ProviderSimulator): Promise<Jobs> =>
   (await fetch(`${sim.url}/__openai-batches`)).json() as Promise<Jobs>;
@@ -128,6 +128,21 @@ describe('--batch-api', () => {
       expect(Object.values(jobs.linesByPrompt)).toEqual([1, 1, 1, 1]);
     },
   );
+
+  it('cancel while a job waits for the enqueued limit: that job is never created, its items end cancelled', async () => {
+    // Room for one job of two lines: the second waits (queued) behind a job that would run for ten minutes.
+    env.sim.setKnobs({ openaiBatch: { ...QUIET, jobMs: 600_000, validatingShare: 0, queueLimit: 2 } });
+    const { handle, outDir } = await start(batchId('cancel-q'), makeItems(4, 'fjord'), settings({ maxLines: 2 }));
+    await waitFor(async () => {
+      const p = await handle.query(progressQuery);
+      return p.batchJobs?.some((j) => j.status === 'queued') && p.batchJobs.some((j) => j.status === 'in_progress');
+    }, 'one job in progress, one queued');
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
+    await waitFor(() => readManifest(outDir).items.every((e) => e.status === 'cancelled'), 'the items cancelled');
+    const made = (await jobsOf(env.sim)).jobs.filter((j) => !j.refused);
+    expect(made).toEqual([expect.objectContaining({ lines: 2, status: 'cancelled' })]);
+  });
 
   it('cancel mid-job: the job is cancelled at OpenAI and its items end cancelled; status shows the job', async () => {
     env.sim.setKnobs({ openaiBatch: { ...QUIET, jobMs: 600_000, validatingShare: 0 } });
