@@ -123,6 +123,19 @@ describe('imagebatch pull', () => {
     expect(down.stderr).toContain(`bucket "${BUCKET}" at ${endpoint}: the endpoint cannot be reached`);
   });
 
+  it('report words a bucket it cannot use as pull does: exit 2 naming the bucket, exit 3 when nothing answers', async () => {
+    await writeBatch('p6');
+    const report = (env: NodeJS.ProcessEnv) =>
+      runCli(['report', 'p6', '--out', `s3://${BUCKET}/team`], { env: cliEnv({ ...fx.server.env, ...env }) });
+    const denied = await report({ AWS_SECRET_ACCESS_KEY: 'wrong' });
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toContain(`bucket "${BUCKET}" at ${fx.server.endpoint}: wrong credentials`);
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
+    const down = await report({ AWS_ENDPOINT_URL_S3: endpoint });
+    expect(down.code).toBe(3);
+    expect(down.stderr).toContain(`bucket "${BUCKET}" at ${endpoint}: the endpoint cannot be reached`);
+  });
+
   it('refuses a --from that is not an s3:// URL or names no bucket: exit 2', async () => {
     const r = await pull(['p1', '--from', path.join(fx.tmp, 'elsewhere')]);
     expect(r.code).toBe(2);

@@ -6,7 +6,6 @@ import { BATCH_FILES, batchFolder } from '../../output/batch-folder';
 import { writeGallery, writeGalleryFile } from '../../output/gallery';
 import { readManifest, readStoredManifest } from '../../output/manifest';
 import { isBucketLocation } from '../../storage/batch-store';
-import { bucketFailure } from '../../storage/bucket-errors';
 import { batchLocation } from '../../storage/s3-location';
 import { pullCommand } from '../out-folder';
 import { SAFE_NAME } from '../../shared/item-schema';
@@ -65,10 +64,10 @@ async function bucketReport(batchId: string, location: string, open: boolean): P
     throw new UsageError(
       `batch ${batchId} is in a bucket (${location}): \`${pull}\` copies it here, then open DIR/${batchId}/index.html`,
     );
+  // Worded as every command words a bucket (exit 2 naming the bucket and its endpoint; 3 when it cannot be reached).
+  const { bucketCliError } = await import('../../storage/check-bucket.js');
   const refused = (err: unknown) => {
-    const failure = bucketFailure(err);
-    if (!failure) throw err;
-    throw new UsageError(`cannot use ${location}: ${failure.reason}`);
+    throw bucketCliError(err, location);
   };
   const manifest = await readStoredManifest(location).catch(refused);
   if (!manifest?.items)
