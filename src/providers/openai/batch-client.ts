@@ -1,6 +1,5 @@
 // OpenAI's Batch API (Files and Batches endpoints): upload a JSONL file, create a job over it, find a job or file an
 // earlier attempt made (by the job's metadata key, the file's name), poll, cancel, and read a result file line by line.
-import { createInterface } from 'node:readline';
 import { FormData, request } from 'undici';
 import { type AccountIdentity, credentialFingerprint } from '../account';
 import { httpJson, redact } from '../http';
@@ -9,7 +8,7 @@ import { OPENAI_ENV } from './env';
 import { openaiHttpError } from './errors';
 import { OPENAI_DEFAULT_BASE_URL, type OpenaiOptions } from './client';
 import { BATCH_ENDPOINT } from './batch-lines';
-import { type BatchLineResult, parseResultLine } from './batch-results';
+import { type BatchLineResult, jsonlLines, parseResultLine } from './batch-results';
 import { refusedForQueue } from '../../shared/batch-api';
 
 /** The metadata key a job carries so a retried create finds it instead of making a second one. */
@@ -197,9 +196,8 @@ export class OpenaiBatchClient {
       const json = parsedOrUndefined(raw);
       throw openaiHttpError({ status: res.statusCode, headers: res.headers, json, text: raw }) ?? transient(raw);
     }
-    const lines = createInterface({ input: res.body, crlfDelay: Infinity });
     try {
-      for await (const text of lines) {
+      for await (const text of jsonlLines(res.body)) {
         const r = parseResultLine(text);
         if (r) yield r;
       }
@@ -207,7 +205,6 @@ export class OpenaiBatchClient {
       if (signal?.aborted) throw err;
       throw transient(`GET ${redact(url)}: body: ${(err as Error).message}`);
     } finally {
-      lines.close();
       res.body.destroy();
     }
   }

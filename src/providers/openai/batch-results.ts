@@ -50,3 +50,26 @@ export function parseResultLine(text: string): BatchLineResult | undefined {
   // A line error OpenAI does not document: not the item's fault as far as anyone knows, so it goes again.
   return { customId, failure: transient(`batch line: ${code || 'error'}: ${message}`, { code }) };
 }
+
+/**
+ * A JSONL body's lines (CRLF or LF), each taken from the source only when the last one was dealt with: at most one line
+ * and one chunk in memory. (readline's iterator reads ahead up to 1,024 lines: a thousand base64 images.)
+ */
+export async function* jsonlLines(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let rest = '';
+  for await (const chunk of chunks) {
+    // A line of megabytes comes in many chunks: only the new part is searched for its end.
+    let from = rest.length;
+    rest += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = rest.indexOf('\n', from)) >= 0) {
+      const line = rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
+      from = 0;
+      yield line.endsWith('\r') ? line.slice(0, -1) : line;
+    }
+  }
+  rest += decoder.decode();
+  if (rest) yield rest;
+}
