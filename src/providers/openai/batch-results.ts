@@ -55,7 +55,9 @@ export function parseResultLine(text: string): BatchLineResult | undefined {
  * A JSONL body's lines (CRLF or LF), each taken from the source only when the last one was dealt with: at most one line
  * and one chunk in memory. (readline's iterator reads ahead up to 1,024 lines: a thousand base64 images.)
  */
-export async function* jsonlLines(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+export async function* jsonlLines(
+  chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
+): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let rest = '';
   for await (const chunk of chunks) {
