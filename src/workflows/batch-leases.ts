@@ -115,10 +115,14 @@ export class BatchLeases {
   }
 
   private apply(id: string, moves: LeaseMoves): void {
-    for (const [, childId] of moves.give)
+    for (const [, childId] of moves.give) {
+      // Counted as on its way too: the server drops a signal whose sender has continued-as-new meanwhile.
+      this.sending++;
       outside(() => getExternalWorkflowHandle(childId).signal(slotGivenSignal))
         // The child has closed: its report (or its close) frees the slot.
-        .catch(() => undefined);
+        .catch(() => undefined)
+        .finally(() => this.sending--);
+    }
     if (moves.message) this.send(id, moves.message);
   }
 
