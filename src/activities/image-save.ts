@@ -11,10 +11,11 @@ import { writingIn } from './local-storage';
 
 /**
  * An output already stored, before anything is paid. A bucket that cannot be asked fails as LocalStorage: at once when
- * a person must act (denied, unknown), retried when it heals (busy, unreachable); nothing is submitted meanwhile.
+ * a person must act (denied, unknown), retried when it heals (busy, unreachable) unless `retryBucket` is false;
+ * nothing is submitted meanwhile.
  */
-export function existingImage(target: OutputTarget): Promise<StoredImage | undefined> {
-  return writingIn(target.outDir, false, () => findExistingImage(target), true);
+export function existingImage(target: OutputTarget, retryBucket = true): Promise<StoredImage | undefined> {
+  return writingIn(target.outDir, false, () => findExistingImage(target), retryBucket);
 }
 
 /**

@@ -42,16 +42,18 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
   const collectImage = (input: CollectImageInput): Promise<StoredImage> => withHeartbeats(() => collect(input));
 
   async function submit(input: SubmitImageInput, checkpoint: Checkpoint): Promise<SubmitImageOutput> {
-    const existing = await existingImage(input);
+    const info = activityInfo();
+    // The server's copy of a task an earlier attempt submitted comes first, before the output is asked: a bucket
+    // that cannot be asked must not keep this attempt from resuming a task already paid for.
+    const heartbeated = info.attempt > 1 ? heartbeatedTask(info.heartbeatDetails) : undefined;
+    const existing = heartbeated ? undefined : await existingImage(input);
     if (existing) return { existing };
     const client = asyncClient(providers, input.provider, 'submit');
-    const info = activityInfo();
     const { workflowId, runId } = info.workflowExecution ?? { workflowId: '', runId: '' };
     const key: SubmitKey = { workflowId, runId, activityId: info.activityId };
     if (info.attempt > 1) {
-      // The server's copy first (it reaches any worker), then this machine's (a heartbeat that never got out).
-      const earlier =
-        heartbeatedTask(info.heartbeatDetails) ?? (await findJournaledTask(input.outDir, input.itemId, key));
+      // Then this machine's copy, or the bucket's (a heartbeat that never got out).
+      const earlier = heartbeated ?? (await findJournaledTask(input.outDir, input.itemId, key));
       if (earlier) {
         const { taskId, model, submittedAt } = earlier;
         // Heartbeated again, so a retry of this attempt elsewhere finds it too.
@@ -124,8 +126,11 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
 
   /** One poll. While the task runs it throws TaskPending, and the retry policy polls again. */
   async function collect(input: CollectImageInput): Promise<StoredImage> {
+    // Polling the same task again pays nothing, so a bucket that is busy or briefly unreachable is waited for; but not
+    // up to the max wait, which the workflow would take for the task's and submit the image again (paying twice).
+    const retryBucket = roomForAnotherAttempt();
     // A previous attempt may have stored the file and died before reporting: the rename made it whole.
-    const already = await existingImage(input);
+    const already = await existingImage(input, retryBucket);
     if (already && activityInfo().attempt > 1) {
       await forgetQuietly(input);
       return already;
@@ -137,11 +142,20 @@ export function createImageActivities({ providers, maxImageBytes }: ImageActivit
     const stored = await saveImage(input, status.images[0], `task ${input.taskId}`, {
       maxImageBytes,
       meta: withSource(input.meta, input),
-      // Polling the same task again pays nothing: a bucket that is busy or briefly unreachable is waited for.
-      retryBucket: true,
+      retryBucket,
     });
     await forgetQuietly(input);
     return stored;
+  }
+
+  /**
+   * Whether the server will run another attempt well before this activity's schedule-to-close deadline (the item's
+   * max wait): two attempts' time left, room for the retry's interval and a whole attempt.
+   */
+  function roomForAnotherAttempt(): boolean {
+    const { scheduledTimestampMs, scheduleToCloseTimeoutMs, startToCloseTimeoutMs } = activityInfo();
+    if (!scheduleToCloseTimeoutMs) return true;
+    return scheduledTimestampMs + scheduleToCloseTimeoutMs - Date.now() > 2 * startToCloseTimeoutMs;
   }
 
   /** An entry left behind is harmless (only a retry of the same submit reads it): a stored image does not fail on it. */

@@ -1,8 +1,11 @@
 // A bucket's failure inside an activity is always a LocalStorage failure naming the bucket, worded or not: an error
 // left as it is would be retried by the activity, and a synchronous provider's retry pays for the image again.
 import { ApplicationFailure } from '@temporalio/activity';
-import { describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createImageActivities } from '../../src/activities/image';
 import { writingIn } from '../../src/activities/local-storage';
+import { providersFromEnv } from '../../src/providers';
 import { ChangedObject } from '../../src/storage/bucket-errors';
 
 const AT = 's3://bkt/runs/b1';
@@ -48,5 +51,48 @@ describe('writingIn a bucket', () => {
   it("a folder's unworded error is left to the activity as before", async () => {
     const bug = new TypeError('bug');
     expect(await failure(writingIn('/tmp/out/b1', false, thrower(bug)))).toBe(bug);
+  });
+});
+
+describe('an image activity whose bucket cannot be reached', () => {
+  // Nothing listens on port 1: every request is refused at once.
+  const unreachable = {
+    AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1',
+    AWS_REGION: 'x',
+    AWS_ACCESS_KEY_ID: 'k',
+    AWS_SECRET_ACCESS_KEY: 's',
+  };
+  // A provider client that is never called: nothing here reaches the provider.
+  const acts = createImageActivities({ providers: providersFromEnv({ VOLC_ACCESSKEY: 'a', VOLC_SECRETKEY: 'b' }) });
+  const target = { outDir: AT, itemId: 'a', provider: 'volcengine' as const, taskId: 't1', model: 'm' };
+  beforeEach(() => {
+    for (const [k, v] of Object.entries(unreachable)) vi.stubEnv(k, v);
+  });
+  afterEach(() => vi.unstubAllEnvs());
+
+  /** A collect attempt scheduled `elapsedMs` into a 10-minute max wait, 2-minute attempts. */
+  const collectAt = (elapsedMs: number) =>
+    new MockActivityEnvironment({
+      attempt: 3,
+      scheduledTimestampMs: Date.now() - elapsedMs,
+      scheduleToCloseTimeoutMs: 600_000,
+      startToCloseTimeoutMs: 120_000,
+    }).run(acts.collectImage, target);
+
+  it('a collect waits for it while the max wait leaves room, then fails the item instead of running out', async () => {
+    expect(await failure(collectAt(0))).toMatchObject({ type: 'LocalStorage', nonRetryable: false });
+    // Running out would read as the max wait passed, and the workflow would submit (and pay for) the image again.
+    expect(await failure(collectAt(500_000))).toMatchObject({ type: 'LocalStorage', nonRetryable: true });
+  });
+
+  it("a submit's retry resumes the task its heartbeat carries without asking the bucket", async () => {
+    const env = new MockActivityEnvironment({
+      attempt: 2,
+      activityId: '1',
+      workflowExecution: { workflowId: 'w', runId: 'r' },
+      heartbeatDetails: { taskId: 't1', model: 'm', submittedAt: '' },
+    });
+    const out = await env.run(acts.submitImage, { ...target, request: { prompt: 'p' } });
+    expect(out).toMatchObject({ taskId: 't1', model: 'm' });
   });
 });
