@@ -77,6 +77,13 @@ export function resolveBatchApi(
   const others = new Set([...(batch.providers ?? [batch.provider]), ...items.flatMap((i) => i.provider ?? [])]);
   if (batch.provider !== 'openai' || [...others].some((p) => p !== 'openai'))
     throw new UsageError('--batch-api needs --provider openai (alone: no fallback list, no item naming another)');
+  // Refused here, before anything is paid, rather than failed after the batch started: imagebatch sends only
+  // generations through the Batch API (an edit's reference images would have to be uploaded per line).
+  const edit = items.find((i) => i.referenceImages?.length);
+  if (edit)
+    throw new UsageError(
+      `item '${edit.id}': referenceImages: --batch-api sends generations only; run items with reference images without it`,
+    );
   // A file's line limit, smaller than OpenAI's 50,000: for tests that split a batch into several jobs.
   const maxLines = Number(env.IMAGEBATCH_BATCH_API_MAX_LINES) || undefined;
   // --poll-interval given: the first poll after that long (then 1.5 times longer each time); else after 30 s.

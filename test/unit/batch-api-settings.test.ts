@@ -54,4 +54,12 @@ describe('resolveBatchApi', () => {
     refused(() => resolveBatchApi({ batchApi: true, batchRetry: 'later' }, OPENAI, items, settings(), {}));
     refused(() => resolveBatchApi({ batchRetry: 'individual' }, OPENAI, items, settings(), {}));
   });
+
+  it('refuses an item with reference images before anything starts, naming it and the field', () => {
+    const edit = [...items, { id: 'e1', prompt: 'e', referenceImages: ['https://example.com/r.png'] }];
+    expect(() => resolveBatchApi({ batchApi: true }, OPENAI, edit, settings(), {})).toThrow(
+      /item 'e1': referenceImages: --batch-api sends generations only/,
+    );
+    expect(resolveBatchApi({}, OPENAI, edit, settings(), {})).toBeUndefined();
+  });
 });
