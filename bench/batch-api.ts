@@ -13,10 +13,10 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { startSimulator } from '../src/providers/simulator/server';
 import { ROOT, startServer, startWorkerProcess } from './harness';
+import { saveResults } from './results-files';
 
 const quick = process.argv.includes('--quick');
 const BIN = path.join(ROOT, 'bin/imagebatch.js');
-const RESULTS = path.join(ROOT, 'bench/results');
 const N = quick ? 50 : 500;
 /** One call's generation time, and a job's whole time in the simulator. */
 const CALL_MS = 500;
@@ -128,11 +128,8 @@ async function main() {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const md = table(rows, date, server.kind);
-  fs.mkdirSync(RESULTS, { recursive: true });
-  const stamp = date.replace(/[:.]/g, '-');
   const suffix = quick ? '-batch-api-quick' : '-batch-api';
-  fs.writeFileSync(path.join(RESULTS, `${stamp}${suffix}.json`), JSON.stringify({ date, quick, rows }, null, 2) + '\n');
-  fs.writeFileSync(path.join(RESULTS, `latest${suffix}.md`), md + '\n');
+  saveResults(date, suffix, { date, quick, rows }, `latest${suffix}.md`, md);
   console.log(md);
 }
 

@@ -12,10 +12,10 @@ import type { Client } from '@temporalio/client';
 import { startSimulator } from '../src/providers/simulator/server';
 import { startS3Server } from '../test/helpers/s3-server';
 import { ROOT, startServer, startWorkerProcess } from './harness';
+import { saveResults } from './results-files';
 
 const quick = process.argv.includes('--quick');
 const BIN = path.join(ROOT, 'bin/imagebatch.js');
-const RESULTS = path.join(ROOT, 'bench/results');
 
 interface Case {
   name: string;
@@ -152,11 +152,8 @@ async function main() {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const md = table(rows, date, server.kind);
-  fs.mkdirSync(RESULTS, { recursive: true });
-  const stamp = date.replace(/[:.]/g, '-');
   const suffix = quick ? '-bucket-quick' : '-bucket';
-  fs.writeFileSync(path.join(RESULTS, `${stamp}${suffix}.json`), JSON.stringify({ date, quick, rows }, null, 2) + '\n');
-  fs.writeFileSync(path.join(RESULTS, `latest${suffix}.md`), md + '\n');
+  saveResults(date, suffix, { date, quick, rows }, `latest${suffix}.md`, md);
   console.log(md);
 }
 

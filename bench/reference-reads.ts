@@ -8,10 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readReferenceFile } from '../src/activities/references';
-import { ROOT } from './harness';
+import { saveResults } from './results-files';
 import { type Row, rowsTable } from './rows';
 
-const RESULTS = path.join(ROOT, 'bench/results');
 const PNG_START = Buffer.from('89504e470d0a1a0a', 'hex');
 
 /** Runs `fn` `repeats` times; each run's milliseconds and resident-memory growth (MB). */
@@ -64,11 +63,8 @@ async function main() {
       },
     ];
     const table = rowsTable(`Refusing bad reference images, ${repeats} times each (${date})`, rows);
-    fs.mkdirSync(RESULTS, { recursive: true });
-    const stamp = date.replace(/[:.]/g, '-');
     const raw = { date, node: process.version, repeats, fifo: fifoRefusal, big: bigRefusal };
-    fs.writeFileSync(path.join(RESULTS, `${stamp}-reference-reads.json`), JSON.stringify(raw, null, 2) + '\n');
-    fs.writeFileSync(path.join(RESULTS, 'latest-reference-reads.md'), table + '\n');
+    saveResults(date, '-reference-reads', raw, 'latest-reference-reads.md', table);
     console.log(table);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -23,6 +23,7 @@ import {
   tmpOut,
   ZERO_LATENCY,
 } from './harness';
+import { saveResults } from './results-files';
 import { ratioValue, type Row, rowsTable } from './rows';
 import { runScale, scaleTable } from './scale';
 import { measureServerFloor } from './server-floor';
@@ -30,7 +31,6 @@ import { measureServerFloor } from './server-floor';
 const quick = process.argv.includes('--quick');
 const accountsOnly = process.argv.includes('--accounts');
 const scaleArg = process.argv.indexOf('--scale');
-const RESULTS = path.join(ROOT, 'bench/results');
 /** The page the tables go to (the README links it and keeps a short summary of its own). */
 const TABLES_PAGE = path.join(ROOT, 'docs/benchmarks.md');
 
@@ -45,14 +45,6 @@ function putInPage(name: string, table: string): void {
   spawnSync(process.execPath, [path.join(ROOT, 'node_modules/prettier/bin/prettier.cjs'), '--write', TABLES_PAGE], {
     stdio: 'inherit',
   });
-}
-
-/** results/<date><suffix>.json with the raw numbers, and the table as results/<latest>. */
-function saveResults(date: string, suffix: string, raw: object, latest: string, table: string): void {
-  fs.mkdirSync(RESULTS, { recursive: true });
-  const stamp = date.replace(/[:.]/g, '-');
-  fs.writeFileSync(path.join(RESULTS, `${stamp}${suffix}.json`), JSON.stringify(raw, null, 2) + '\n');
-  fs.writeFileSync(path.join(RESULTS, latest), table + '\n');
 }
 
 async function scale(n: number) {
