@@ -12,11 +12,16 @@ import { connectClient, connectWorker, loadTarget, TemporalUnreachable } from '.
 let server: http2.Http2Server;
 let address: string;
 const seen: http2.IncomingHttpHeaders[] = [];
+const sessions = new Set<http2.ServerHttp2Session>();
 
 beforeEach(async () => {
   seen.length = 0;
   // Answers every gRPC call with UNAUTHENTICATED once its headers are recorded.
   server = http2.createServer();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
   server.on('stream', (stream, headers) => {
     seen.push(headers);
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '16' }, { endStream: true });
@@ -27,6 +32,8 @@ beforeEach(async () => {
 
 afterEach(async () => {
   vi.unstubAllEnvs();
+  // The failed client's channel may stay connected; Node 22's close() waits for open sessions (24's does not).
+  for (const session of sessions) session.destroy();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
