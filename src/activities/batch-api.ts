@@ -4,7 +4,7 @@
 import { cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { withSource } from '../output/image-metadata';
 import { findExistingImage } from '../output/image-file';
-import { makeFolder } from '../output/safe-write';
+import { makeFolder } from '../storage/safe-write';
 import type { ProviderClients } from '../providers';
 import { type BatchJob, JOB_KEY, OpenaiBatchClient } from '../providers/openai/batch-client';
 import { batchFileText } from '../providers/openai/batch-lines';

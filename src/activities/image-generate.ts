@@ -4,7 +4,7 @@
 // duplicate window says so).
 import { cancellationSignal, log } from '@temporalio/activity';
 import { withSource } from '../output/image-metadata';
-import { makeFolder } from '../output/safe-write';
+import { makeFolder } from '../storage/safe-write';
 import type { ProviderClients } from '../providers';
 import { isBucketLocation } from '../storage/batch-store';
 import type { GenerateImageInput, GenerateImageOutput } from '../shared/types';

@@ -7,7 +7,7 @@
 // batch (a worker restarted on the same machine finds it there), or in the batch's bucket, which any machine reads
 // (that closes the window of a machine lost before its heartbeat got out).
 import { BATCH_FILES } from '../output/batch-folder';
-import { ownFolder } from '../output/safe-write';
+import { ownFolder } from '../storage/safe-write';
 import { isBucketLocation } from '../storage/batch-store';
 import { FolderStore } from '../storage/folder-store';
 import { openStore } from '../storage/open-store';

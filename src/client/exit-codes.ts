@@ -17,13 +17,8 @@ export const EXIT = {
 /** A user error: printed as is, exit code 2, nothing started (its home is below the CLI and the items reader). */
 export { UsageError } from '../shared/usage-error';
 
-/**
- * A batch's bucket cannot be reached (nothing answers at its endpoint, or it answers only with server errors):
- * printed as is, exit code 3, like a Temporal server that cannot be reached.
- */
-export class StorageUnreachable extends Error {
-  name = 'StorageUnreachable';
-}
+/** A batch's bucket cannot be reached: printed as is, exit code 3 (its home is beside the bucket's other failures). */
+export { StorageUnreachable } from '../storage/bucket-errors';
 
 /** No worker polls a batch's task queue, or none answered in time: printed as is, exit code 4. */
 export class NoWorker extends Error {

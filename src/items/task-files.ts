@@ -7,7 +7,7 @@ import path from 'node:path';
 import { IMAGE_EXT, SAFE_NAME } from '../shared/item-schema';
 import type { AdoptedTask, ImageItem } from '../shared/types';
 import { UsageError } from '../shared/usage-error';
-import { replaceFile } from '../output/safe-write';
+import { replaceFile } from '../storage/safe-write';
 import { ItemsFileError, stripControls } from './errors';
 import { checkReference, referenceRoots, type RefRoots } from './references';
 

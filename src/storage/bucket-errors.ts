@@ -125,3 +125,11 @@ function words(e: SdkError): BucketFailure | undefined {
   }
   return undefined;
 }
+
+/**
+ * A batch's bucket cannot be reached (nothing answers at its endpoint, or it answers only with server errors):
+ * printed as is, exit code 3, like a Temporal server that cannot be reached.
+ */
+export class StorageUnreachable extends Error {
+  name = 'StorageUnreachable';
+}

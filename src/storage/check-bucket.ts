@@ -1,8 +1,8 @@
 // The preflight of a batch in a bucket, before anything starts (nothing paid): the bucket exists, the credentials
 // are right, and this process may write, list and remove under the batch's prefix, the operations the batch uses.
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { StorageUnreachable, UsageError } from '../client/exit-codes';
-import { bucketFailure } from './bucket-errors';
+import { UsageError } from '../shared/usage-error';
+import { bucketFailure, StorageUnreachable } from './bucket-errors';
 import { openBucketStore } from './bucket-store';
 import { s3ClientFor, s3Endpoint } from './s3-client';
 import { parseS3Location } from './s3-location';

@@ -3,7 +3,7 @@
 // `.imagebatch/` refused when a link stands for it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { appendToFile, makeFolder, ownFolder, replaceFile, replaceFiles } from '../output/safe-write';
+import { appendToFile, makeFolder, ownFolder, replaceFile, replaceFiles } from './safe-write';
 import { type BatchStore, isUnder, type StoredFile } from './batch-store';
 
 /** A file that is not there (or whose folder is not). */

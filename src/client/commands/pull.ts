@@ -31,7 +31,7 @@ export async function pullCommand(batchId: string, flags: PullFlags): Promise<nu
   const folder = path.join(flags.out, location.slice(location.lastIndexOf('/') + 1));
   // Loaded only now: they load the AWS SDK, which no other command of a local batch needs.
   const { bucketCliError } = await import('../../storage/check-bucket.js');
-  const { pullBatch } = await import('../../storage/pull-batch.js');
+  const { pullBatch } = await import('../pull-batch.js');
   let pulled;
   try {
     pulled = await pullBatch(location, folder, process.env);

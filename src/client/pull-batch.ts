@@ -3,8 +3,8 @@
 // again: images are checked against the manifest's sha256, other files against the sha256 stored with the object.
 import { createHash } from 'node:crypto';
 import type { Manifest } from '../output/manifest';
-import { openBucketStore } from './bucket-store';
-import { FolderStore } from './folder-store';
+import { openBucketStore } from '../storage/bucket-store';
+import { FolderStore } from '../storage/folder-store';
 
 export interface PullResult {
   /** The local batch folder. */
