@@ -214,7 +214,8 @@ export class BatchLeaseBook {
     l.told = this.want(l);
     const successes = l.successes;
     l.successes = 0;
-    return { want: l.told, held: l.held, ...(successes && { successes }) };
+    // A batch still waiting for an answer asks again: its ask may have gone to a run that was terminated unread.
+    return { want: l.told, held: l.held, ...(successes && { successes }), ...(this.asked.has(id) && { ask: true }) };
   }
 
   /** The batch has ended: every slot goes back, and one granted after that goes back as it comes. */
